@@ -1,0 +1,30 @@
+"""The function's configuration, read from environment variables set by Terraform."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PASSWORD_PARAMETER = "PASSWORD_PARAMETER"  # noqa: S105 - a variable name, not a password
+ALLOWED_BUCKETS = "ALLOWED_BUCKETS"
+
+#: Every environment variable this function reads: Terraform must set exactly these.
+ENVIRONMENT_VARIABLES = (PASSWORD_PARAMETER, ALLOWED_BUCKETS)
+
+
+@dataclass(frozen=True)
+class Settings:
+    password_parameter: str
+    allowed_buckets: frozenset[str]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Reads the settings. Missing values fail closed: no password, no bucket allowed."""
+        allowed = frozenset(
+            name.strip() for name in environ.get(ALLOWED_BUCKETS, "").split(",") if name.strip()
+        )
+        return cls(
+            password_parameter=environ.get(PASSWORD_PARAMETER, "").strip(),
+            allowed_buckets=allowed,
+        )

@@ -1,0 +1,182 @@
+"""Turns an invocation event into a validated purge request, or says exactly what is wrong.
+
+Two event shapes carry a request:
+* an API Gateway REST proxy (v1) event: the JSON request is the ``body`` string, maybe base64;
+* a direct invocation (``aws lambda invoke``, the seed's shape): the JSON object is the event.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BODY_BYTES = 4096
+MAX_PASSWORD_CHARS = 1024
+MAX_PREFIX_BYTES = 1024
+FIELDS = ("bucket_name", "password", "prefix")
+REQUIRED_FIELDS = ("bucket_name", "password")
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+class BadRequest(Exception):
+    """The request cannot be served as sent. ``status`` is 400, or 405 for a wrong method."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PurgeRequest:
+    bucket: str
+    password: str = field(repr=False)
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, for the log line: API Gateway's request id and source IP when there are any."""
+
+    request_id: str
+    source_ip: str | None
+
+
+def is_proxy_event(event: Any) -> bool:
+    return isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event)
+
+
+def caller_of(event: Any, context: Any) -> Caller:
+    lambda_request_id = str(getattr(context, "aws_request_id", "") or "")
+    if not is_proxy_event(event):
+        return Caller(lambda_request_id, None)
+    request_context = event.get("requestContext")
+    if not isinstance(request_context, dict):
+        return Caller(lambda_request_id, None)
+    identity = request_context.get("identity")
+    source_ip = identity.get("sourceIp") if isinstance(identity, dict) else None
+    request_id = request_context.get("requestId")
+    return Caller(
+        request_id if isinstance(request_id, str) and request_id else lambda_request_id,
+        source_ip if isinstance(source_ip, str) else None,
+    )
+
+
+def parse_purge_request(event: Any) -> PurgeRequest:
+    """The validated request in ``event``; raises ``BadRequest`` naming the first problem."""
+    if is_proxy_event(event):
+        method = event.get("httpMethod")
+        if method != "POST":
+            raise BadRequest("Only POST is supported", status=405)
+        payload = _decode_json(_body_bytes(event))
+    elif isinstance(event, dict):
+        payload = event
+    else:
+        raise BadRequest("The request must be a JSON object")
+    return _validate(payload)
+
+
+def _body_bytes(event: dict) -> bytes:
+    body = event.get("body")
+    if body is None or body == "":
+        raise BadRequest("The request body is empty: send a JSON object")
+    if not isinstance(body, str):
+        raise BadRequest("The request body must be a string")
+    if len(body) > MAX_BODY_BYTES * 2:
+        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes")
+    if event.get("isBase64Encoded") is True:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("The request body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", errors="surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _decode_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not UTF-8 text") from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+    except BadRequest:
+        raise
+    except (ValueError, RecursionError):
+        raise BadRequest("The request body is not valid JSON") from None
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"Field {_shown(key)} appears more than once")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> None:
+    raise BadRequest(f"The request body is not valid JSON ({name} is not allowed)")
+
+
+def _validate(payload: Any) -> PurgeRequest:
+    if not isinstance(payload, dict):
+        raise BadRequest("The request must be a JSON object")
+    unknown = [key for key in payload if key not in FIELDS]
+    if unknown:
+        names = ", ".join(_shown(key) for key in sorted(map(str, unknown))[:5])
+        raise BadRequest(f"Unknown field(s): {names}. Allowed: {', '.join(FIELDS)}")
+    missing = [name for name in REQUIRED_FIELDS if name not in payload]
+    if missing:
+        raise BadRequest(f"Missing field(s): {', '.join(missing)}")
+
+    bucket = payload["bucket_name"]
+    if not isinstance(bucket, str):
+        raise BadRequest("bucket_name must be a string")
+    if not is_valid_bucket_name(bucket):
+        raise BadRequest("bucket_name is not a valid S3 bucket name")
+
+    password = payload["password"]
+    if not isinstance(password, str) or not password:
+        raise BadRequest("password must be a non-empty string")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise BadRequest(f"password is longer than {MAX_PASSWORD_CHARS} characters")
+
+    prefix = payload.get("prefix", "")
+    if "prefix" in payload and (not isinstance(prefix, str) or not prefix):
+        raise BadRequest("prefix must be a non-empty string when given")
+    try:
+        prefix_bytes = len(prefix.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise BadRequest("prefix must be valid Unicode text") from None
+    if prefix_bytes > MAX_PREFIX_BYTES:
+        raise BadRequest(f"prefix is longer than {MAX_PREFIX_BYTES} bytes")
+
+    return PurgeRequest(bucket=bucket, password=password, prefix=prefix)
+
+
+def is_valid_bucket_name(name: str) -> bool:
+    """S3's naming rules for general purpose buckets."""
+    return (
+        _BUCKET_NAME.fullmatch(name) is not None
+        and ".." not in name
+        and _IPV4_LIKE.fullmatch(name) is None
+        and not name.startswith(_RESERVED_PREFIXES)
+        and not name.endswith(_RESERVED_SUFFIXES)
+    )
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A client-sent name, quoted and shortened, safe to echo in an error message."""
+    return json.dumps(text[:limit] + ("…" if len(text) > limit else ""), ensure_ascii=True)

@@ -1,0 +1,42 @@
+"""Fixtures shared by the tests: an in-process AWS (moto), fake credentials, handler contexts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambda_shared import aws
+from support import REGION
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test can reach real AWS, and no client or cached value leaks from one test to the next."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    aws.client.cache_clear()
+    yield
+    aws.client.cache_clear()
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(moto_aws):
+    return boto3.client("s3", region_name=REGION)
+
+
+@pytest.fixture
+def ssm(moto_aws):
+    return boto3.client("ssm", region_name=REGION)

@@ -1,0 +1,251 @@
+import time
+
+import pytest
+
+from aws_faults import fail_requests, s3_error_xml
+from purge_bucket.deletion import BucketPurger, PurgeCounts
+from support import add_delete_markers, bucket_contents, seed_versions
+
+BUCKET = "purge-target"
+FAR_FUTURE = time.monotonic() + 3600
+
+
+def make_bucket(s3, versioning: str | None = "Enabled", **kwargs) -> None:
+    s3.create_bucket(Bucket=BUCKET, **kwargs)
+    if versioning:
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": versioning})
+
+
+def keys(count: int, prefix: str = "data/") -> list[str]:
+    return [f"{prefix}{i:05d}.csv" for i in range(count)]
+
+
+def test_versioned_bucket_with_thousands_of_keys_is_emptied(s3):
+    make_bucket(s3)
+    all_keys = keys(2500)
+    seed_versions(BUCKET, all_keys, versions=2)
+    add_delete_markers(BUCKET, all_keys[:250])
+    for key in ("upload/a", "upload/b", "upload/c"):
+        s3.create_multipart_upload(Bucket=BUCKET, Key=key)
+
+    result = BucketPurger(s3, BUCKET, round_size=2000).run(FAR_FUTURE)
+
+    assert result.complete
+    assert result.deleted == PurgeCounts(versions=5000, delete_markers=250, multipart_uploads=3)
+    assert bucket_contents(s3, BUCKET) == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+
+
+def test_interleaved_listing_is_repeated_until_empty(s3):
+    """moto drops entries when a paginated listing is interleaved with deletes; a single pass
+    would leave most of these behind, so this also shows the purger lists again."""
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(1500), versions=2)
+    result = BucketPurger(s3, BUCKET, round_size=1000, workers=2).run(FAR_FUTURE)
+    assert result.deleted.versions == 3000
+    assert bucket_contents(s3, BUCKET)["versions"] == 0
+
+
+def test_unversioned_bucket_is_emptied(s3):
+    make_bucket(s3, versioning=None)
+    seed_versions(BUCKET, keys(1200))
+    result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
+    assert result.complete
+    assert result.deleted.versions == 1200
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def test_suspended_bucket_with_null_and_real_versions_is_emptied(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(300), versions=2)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    # moto replaces every version of a key written while suspended (S3 replaces only the "null"
+    # one), so the "null" versions go to new keys: the bucket still holds both kinds.
+    seed_versions(BUCKET, keys(300, "new/"))
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix="new/", MaxKeys=5)["Versions"]
+    assert {v["VersionId"] for v in listed} == {"null"}
+    assert bucket_contents(s3, BUCKET)["versions"] == 900
+
+    result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
+
+    assert result.complete
+    assert result.deleted.versions == 900
+    assert bucket_contents(s3, BUCKET) == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+
+
+def test_prefix_limits_the_purge(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(40, "sale/"), versions=2)
+    seed_versions(BUCKET, keys(30, "category/"))
+    s3.create_multipart_upload(Bucket=BUCKET, Key="sale/partial.csv")
+    s3.create_multipart_upload(Bucket=BUCKET, Key="category/partial.csv")
+
+    result = BucketPurger(s3, BUCKET, "sale/").run(FAR_FUTURE)
+
+    assert result.deleted == PurgeCounts(versions=80, delete_markers=0, multipart_uploads=1)
+    assert bucket_contents(s3, BUCKET, "sale/") == {
+        "versions": 0,
+        "delete_markers": 0,
+        "multipart_uploads": 0,
+    }
+    assert bucket_contents(s3, BUCKET, "category/") == {
+        "versions": 30,
+        "delete_markers": 0,
+        "multipart_uploads": 1,
+    }
+
+
+def test_many_multipart_uploads_are_paged_and_aborted(s3):
+    make_bucket(s3)
+    for i in range(12):
+        s3.create_multipart_upload(Bucket=BUCKET, Key=f"upload/{i}")
+    purger = BucketPurger(s3, BUCKET, round_size=5)
+    result = purger.run(FAR_FUTURE)
+    assert result.deleted.multipart_uploads == 12
+    assert bucket_contents(s3, BUCKET)["multipart_uploads"] == 0
+
+
+def test_object_lock_refusals_are_reported_and_the_rest_deleted(s3):
+    make_bucket(s3, versioning=None, ObjectLockEnabledForBucket=True)
+    for i in range(5):
+        s3.put_object(Bucket=BUCKET, Key=f"locked/{i}", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    seed_versions(BUCKET, keys(20))
+    sleeps = []
+
+    result = BucketPurger(s3, BUCKET, sleep=sleeps.append).run(FAR_FUTURE)
+
+    assert not result.complete
+    assert result.deleted.versions == 20
+    summary = result.failure_summary()
+    assert summary["count"] == 5
+    assert summary["by_error_code"] == {"AccessDenied": 5}
+    assert summary["sample_keys"] == [f"locked/{i}" for i in range(5)]
+    assert len(sleeps) == 2, "each refused key is retried before it is reported"
+    assert bucket_contents(s3, BUCKET)["versions"] == 5
+
+
+class FlakyDeletes:
+    """A real client whose first DeleteObjects answer reports one key as an InternalError, the
+    way S3 reports per-key failures inside a 200 response."""
+
+    def __init__(self, s3):
+        self._s3 = s3
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._s3, name)
+
+    def delete_objects(self, Bucket, Delete):
+        self.calls += 1
+        if self.calls > 1:
+            return self._s3.delete_objects(Bucket=Bucket, Delete=Delete)
+        first, *rest = Delete["Objects"]
+        response = self._s3.delete_objects(Bucket=Bucket, Delete={**Delete, "Objects": rest})
+        response["Errors"] = [{**first, "Code": "InternalError", "Message": "try again"}]
+        return response
+
+
+def test_per_key_errors_are_retried(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(10))
+    client = FlakyDeletes(s3)
+    sleeps = []
+
+    result = BucketPurger(client, BUCKET, sleep=sleeps.append, retry_delay=0.5).run(FAR_FUTURE)
+
+    assert result.complete
+    assert result.deleted.versions == 10
+    assert client.calls == 2
+    assert sleeps == [0.5]
+
+
+def test_throttling_is_retried_by_botocore(s3):
+    from lambda_shared import aws
+
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(30))
+    client = aws.client("s3")
+    slowed = fail_requests(client, "s3.DeleteObjects", status=503, body=s3_error_xml("SlowDown"), times=3)
+
+    result = BucketPurger(client, BUCKET).run(FAR_FUTURE)
+
+    assert slowed() == 3
+    assert result.complete
+    assert result.deleted.versions == 30
+
+
+def test_a_whole_delete_request_refused_counts_its_keys_as_failures(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(7))
+    fail_requests(s3, "s3.DeleteObjects", status=403, body=s3_error_xml("AccessDenied"))
+
+    result = BucketPurger(s3, BUCKET, key_attempts=1).run(FAR_FUTURE)
+
+    assert result.failure_summary()["by_error_code"] == {"AccessDenied": 7}
+    assert result.deleted.versions == 0
+
+
+def test_a_refused_listing_stops_the_purge(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(3))
+    fail_requests(s3, "s3.ListObjectVersions", status=403, body=s3_error_xml("AccessDenied"))
+    result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
+    assert result.refused == "AccessDenied"
+    assert not result.complete
+
+
+def test_refused_multipart_abort_is_reported(s3):
+    make_bucket(s3)
+    s3.create_multipart_upload(Bucket=BUCKET, Key="upload/x")
+    fail_requests(s3, "s3.AbortMultipartUpload", status=403, body=s3_error_xml("AccessDenied"))
+    result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
+    assert result.failure_summary() == {
+        "count": 1,
+        "by_error_code": {"AccessDenied": 1},
+        "sample_keys": ["upload/x"],
+    }
+
+
+def test_an_upload_already_gone_is_not_an_error(s3):
+    make_bucket(s3)
+    s3.create_multipart_upload(Bucket=BUCKET, Key="upload/x")
+    fail_requests(s3, "s3.AbortMultipartUpload", status=404, body=s3_error_xml("NoSuchUpload"))
+    result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
+    assert result.failures == []
+
+
+class SteppingClock:
+    """A clock that moves forward by ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_deadline_stops_the_purge_part_way(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(3000))
+    result = BucketPurger(s3, BUCKET, round_size=1000, clock=SteppingClock(1.0)).run(deadline=6.0)
+    assert result.out_of_time
+    assert not result.complete
+    assert 0 < result.deleted.versions < 3000
+    assert bucket_contents(s3, BUCKET)["versions"] == 3000 - result.deleted.versions
+
+
+def test_deadline_already_passed_deletes_nothing(s3):
+    make_bucket(s3)
+    seed_versions(BUCKET, keys(3))
+    result = BucketPurger(s3, BUCKET).run(deadline=time.monotonic() - 1)
+    assert result.out_of_time
+    assert result.deleted == PurgeCounts()
+
+
+@pytest.mark.parametrize(
+    "data", [{"versions": -1, "delete_markers": 0, "multipart_uploads": 0}, {"versions": 1}]
+)
+def test_counts_from_untrusted_data_are_checked(data):
+    with pytest.raises(ValueError, match="non-negative"):
+        PurgeCounts.from_dict(data)

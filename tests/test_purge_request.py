@@ -1,0 +1,165 @@
+import base64
+import json
+
+import pytest
+
+from apigw_events import proxy_event
+from purge_bucket.request import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    PurgeRequest,
+    caller_of,
+    is_valid_bucket_name,
+    parse_purge_request,
+)
+from support import lambda_context
+
+
+def body_event(payload, **kwargs):
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return proxy_event(body=raw, **kwargs)
+
+
+def test_proxy_body_is_parsed():
+    event = body_event({"bucket_name": "partner-data", "password": "pw", "prefix": "sale/"})
+    assert parse_purge_request(event) == PurgeRequest("partner-data", "pw", "sale/")
+
+
+def test_base64_body_is_decoded():
+    event = body_event({"bucket_name": "partner-data", "password": "pw"}, binary=True)
+    assert event["isBase64Encoded"] is True
+    assert parse_purge_request(event).bucket == "partner-data"
+
+
+def test_direct_invocation_shape_from_the_seed_is_accepted():
+    assert parse_purge_request({"bucket_name": "partner-data", "password": "pw"}).password == "pw"
+
+
+def test_password_is_not_in_the_repr():
+    assert "s3cret" not in repr(PurgeRequest("partner-data", "s3cret"))
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        (proxy_event(body=None), "empty"),
+        (proxy_event(body=b"not json"), "not valid JSON"),
+        (proxy_event(body=b"\xff\xfe"), "not UTF-8"),
+        (proxy_event(body=b"[1, 2]"), "JSON object"),
+        (proxy_event(body=b'{"bucket_name": NaN, "password": "x"}'), "NaN"),
+        (proxy_event(body=b"[" * 3000 + b"]" * 3000), "larger than"),
+        (proxy_event(body=b"[" * 2000 + b"]" * 2000), "not valid JSON"),
+        (body_event({"bucket_name": "partner-data"}), "Missing field(s): password"),
+        (body_event({"password": "x"}), "Missing field(s): bucket_name"),
+        (body_event({"bucket_name": 5, "password": "x"}), "bucket_name must be a string"),
+        (body_event({"bucket_name": "Bad_Name", "password": "x"}), "not a valid S3 bucket name"),
+        (body_event({"bucket_name": "partner-data", "password": ""}), "non-empty string"),
+        (body_event({"bucket_name": "partner-data", "password": ["x"]}), "non-empty string"),
+        (body_event({"bucket_name": "partner-data", "password": "x" * 1025}), "longer than 1024"),
+        (body_event({"bucket_name": "partner-data", "password": "x", "prefix": ""}), "prefix"),
+        (body_event({"bucket_name": "partner-data", "password": "x", "prefix": 3}), "prefix"),
+        (body_event({"bucket_name": "partner-data", "password": "x", "prefix": "p" * 1025}), "1024 bytes"),
+        (
+            body_event({"bucket_name": "partner-data", "password": "x", "prefx": "a/"}),
+            'Unknown field(s): "prefx"',
+        ),
+        (
+            proxy_event(body=b'{"bucket_name": "a-b-c", "bucket_name": "d-e-f", "password": "x"}'),
+            "more than once",
+        ),
+        ({"bucket_name": "partner-data", "password": "x", "prefix": "\ud800"}, "valid Unicode"),
+        ("a string event", "JSON object"),
+    ],
+)
+def test_bad_requests_name_the_problem(event, fragment):
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request(event)
+    assert caught.value.status == 400
+    assert fragment in caught.value.message
+
+
+def test_invalid_base64_is_a_bad_request():
+    event = proxy_event(body=b"{}")
+    event.update(body="%%% not base64", isBase64Encoded=True)
+    with pytest.raises(BadRequest, match="base64"):
+        parse_purge_request(event)
+
+
+def test_oversize_body_is_rejected_before_decoding():
+    event = proxy_event(body=b"{}")
+    event["body"] = "x" * (MAX_BODY_BYTES * 2 + 1)
+    with pytest.raises(BadRequest, match="larger than"):
+        parse_purge_request(event)
+
+
+def test_non_string_body_is_rejected():
+    event = proxy_event(body=b"{}")
+    event["body"] = {"bucket_name": "partner-data"}
+    with pytest.raises(BadRequest, match="must be a string"):
+        parse_purge_request(event)
+
+
+def test_other_methods_get_405():
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request(proxy_event(body=b"{}", method="GET"))
+    assert caught.value.status == 405
+
+
+def test_unknown_field_names_are_shortened_when_echoed():
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request({"bucket_name": "partner-data", "password": "x", "y" * 500: 1})
+    assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize("name", ["abc", "partner-data", "my.bucket.name", "a" * 63, "1-2-3", "bucket-2024"])
+def test_valid_bucket_names(name):
+    assert is_valid_bucket_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",
+        "a" * 64,
+        "UPPER",
+        "under_score",
+        "-leading",
+        "trailing-",
+        "two..dots",
+        "192.168.5.4",
+        "xn--bucket",
+        "sthree-bucket",
+        "bucket-s3alias",
+        "bucket--ol-s3",
+        "with space",
+        "bucket/key",
+    ],
+)
+def test_invalid_bucket_names(name):
+    assert not is_valid_bucket_name(name)
+
+
+def test_caller_comes_from_the_request_context():
+    event = proxy_event(body=b"{}", source_ip="198.51.100.7", request_id="req-1")
+    caller = caller_of(event, lambda_context("purge"))
+    assert (caller.request_id, caller.source_ip) == ("req-1", "198.51.100.7")
+
+
+def test_caller_of_a_direct_invocation_is_the_lambda_request():
+    context = lambda_context("purge")
+    caller = caller_of({"bucket_name": "x"}, context)
+    assert (caller.request_id, caller.source_ip) == (context.aws_request_id, None)
+
+
+def test_caller_survives_a_malformed_request_context():
+    context = lambda_context("purge")
+    event = {"httpMethod": "POST", "requestContext": "junk"}
+    assert caller_of(event, context).request_id == context.aws_request_id
+    event = {"httpMethod": "POST", "requestContext": {"identity": [], "requestId": 7}}
+    assert caller_of(event, context) == caller_of({}, context)
+
+
+def test_base64_helper_matches_api_gateway():
+    event = proxy_event(body=b"\xff\x00")
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\x00"
