@@ -36,15 +36,19 @@ def fail_requests(
     status: int,
     body: bytes,
     times: int | None = None,
+    skip: int = 0,
     headers: dict[str, str] | None = None,
 ) -> Callable[[], int]:
-    """The next ``times`` requests for ``event`` (e.g. ``"s3.DeleteObjects"``) get this response
-    (every request when ``times`` is None). Returns a function giving how many were failed."""
+    """After letting ``skip`` through, the next ``times`` requests for ``event`` (e.g.
+    ``"s3.DeleteObjects"``) get this response (every one when ``times`` is None).
+    Returns a function giving how many were failed."""
     failed = 0
+    seen = 0
 
     def answer(request, **_kwargs):
-        nonlocal failed
-        if times is not None and failed >= times:
+        nonlocal failed, seen
+        seen += 1
+        if seen <= skip or (times is not None and failed >= times):
             return None
         failed += 1
         return AWSResponse(

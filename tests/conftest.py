@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -40,3 +41,23 @@ def s3(moto_aws):
 @pytest.fixture
 def ssm(moto_aws):
     return boto3.client("ssm", region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real local AWS endpoint (moto's server) on a free loopback port, for other processes."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lambda_runtime_dir(tmp_path_factory) -> Path:
+    """A folder with only what the Lambda Python runtime provides: boto3, botocore and their deps."""
+    from lambda_host import make_runtime_dir
+
+    return make_runtime_dir(tmp_path_factory.mktemp("lambda-runtime"))

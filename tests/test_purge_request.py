@@ -4,12 +4,12 @@ import json
 import pytest
 
 from apigw_events import proxy_event
+from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.request import (
     MAX_BODY_BYTES,
     BadRequest,
     PurgeRequest,
     caller_of,
-    is_valid_bucket_name,
     parse_purge_request,
 )
 from support import lambda_context

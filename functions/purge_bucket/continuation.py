@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.auth import sign, signature_matches
 from purge_bucket.deletion import PurgeCounts
-from purge_bucket.request import MAX_PREFIX_BYTES, is_valid_bucket_name
+from purge_bucket.request import MAX_PREFIX_BYTES
 
 EVENT_KEY = "purge_continuation"
 MAX_AGE_SECONDS = 3600

@@ -10,20 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from lambda_shared.s3_names import is_valid_bucket_name
 
 MAX_BODY_BYTES = 4096
 MAX_PASSWORD_CHARS = 1024
 MAX_PREFIX_BYTES = 1024
 FIELDS = ("bucket_name", "password", "prefix")
 REQUIRED_FIELDS = ("bucket_name", "password")
-
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_IPV4_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
-_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 class BadRequest(Exception):
@@ -164,17 +160,6 @@ def _validate(payload: Any) -> PurgeRequest:
         raise BadRequest(f"prefix is longer than {MAX_PREFIX_BYTES} bytes")
 
     return PurgeRequest(bucket=bucket, password=password, prefix=prefix)
-
-
-def is_valid_bucket_name(name: str) -> bool:
-    """S3's naming rules for general purpose buckets."""
-    return (
-        _BUCKET_NAME.fullmatch(name) is not None
-        and ".." not in name
-        and _IPV4_LIKE.fullmatch(name) is None
-        and not name.startswith(_RESERVED_PREFIXES)
-        and not name.endswith(_RESERVED_SUFFIXES)
-    )
 
 
 def _shown(text: str, limit: int = 40) -> str:

@@ -1,0 +1,101 @@
+"""The function's configuration, read from environment variables set by Terraform.
+
+Every problem is reported with the variable's name, before any request is made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lambda_shared.s3_names import is_valid_bucket_name
+
+PARTNER_API_URL = "PARTNER_API_URL"
+PARTNER_API_TOKEN_PARAMETER = "PARTNER_API_TOKEN_PARAMETER"  # noqa: S105 - a variable name
+DATA_BUCKET = "DATA_BUCKET"
+DATASETS = "DATASETS"
+TIMEZONE = "TIMEZONE"
+
+#: Every environment variable this function reads: Terraform must set exactly these.
+ENVIRONMENT_VARIABLES = (PARTNER_API_URL, PARTNER_API_TOKEN_PARAMETER, DATA_BUCKET, DATASETS, TIMEZONE)
+
+DEFAULT_DATASETS = ("category", "establishment", "sale")
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+#: Query parameters this function sets itself; the configured URL must not carry them.
+RESERVED_QUERY_PARAMETERS = frozenset({"table", "saleDate", "code"})
+_DATASET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str
+    token_parameter: str | None
+    bucket: str
+    datasets: tuple[str, ...]
+    timezone: ZoneInfo
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        return cls(
+            api_url=_api_url(environ.get(PARTNER_API_URL, "").strip()),
+            token_parameter=environ.get(PARTNER_API_TOKEN_PARAMETER, "").strip() or None,
+            bucket=_bucket(environ.get(DATA_BUCKET, "").strip()),
+            datasets=_datasets(environ.get(DATASETS, "").strip()),
+            timezone=_timezone(environ.get(TIMEZONE, "").strip() or DEFAULT_TIMEZONE),
+        )
+
+
+def _api_url(url: str) -> str:
+    if not url:
+        raise ConfigError(f"{PARTNER_API_URL} is required: the partner API endpoint URL")
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ConfigError(f"{PARTNER_API_URL} must be an http(s) URL with a host")
+    if parts.username or parts.password:
+        raise ConfigError(f"{PARTNER_API_URL} must not carry credentials; use {PARTNER_API_TOKEN_PARAMETER}")
+    if parts.fragment:
+        raise ConfigError(f"{PARTNER_API_URL} must not have a #fragment")
+    reserved = sorted(RESERVED_QUERY_PARAMETERS & {name for name, _ in parse_qsl(parts.query)})
+    if reserved:
+        raise ConfigError(
+            f"{PARTNER_API_URL} must not set {', '.join(reserved)}: the function sets them"
+            f" (the token comes from {PARTNER_API_TOKEN_PARAMETER})"
+        )
+    return url
+
+
+def _bucket(name: str) -> str:
+    if not name:
+        raise ConfigError(f"{DATA_BUCKET} is required: the bucket the CSV files are written to")
+    if not is_valid_bucket_name(name):
+        raise ConfigError(f"{DATA_BUCKET} is not a valid S3 bucket name: {name!r}")
+    return name
+
+
+def _datasets(value: str) -> tuple[str, ...]:
+    if not value:
+        return DEFAULT_DATASETS
+    names = [name.strip() for name in value.split(",")]
+    invalid = [name for name in names if not _DATASET_NAME.fullmatch(name)]
+    if invalid:
+        raise ConfigError(
+            f"{DATASETS} has invalid dataset names {invalid!r}: use letters, digits, '_' and '-'"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{DATASETS} names a dataset twice: {value!r}")
+    return tuple(names)
+
+
+def _timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{TIMEZONE} is not a known IANA time zone: {name!r}") from None

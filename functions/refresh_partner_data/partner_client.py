@@ -1,0 +1,168 @@
+"""The partner's HTTP API: one GET per dataset and day, its JSON array streamed row by row.
+
+The body is never held in memory: urllib3 hands it over in chunks and ijson parses them as they
+come. Errors say whether they are worth retrying, and never carry the URL (it holds the token).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import ijson
+import urllib3
+from urllib3.exceptions import DecodeError, HTTPError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from lambda_shared.logs import REDACTED
+
+USER_AGENT = "partner-data-pipeline/refresh"
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class PartnerApiError(Exception):
+    """A failed request. ``retryable`` for connection errors, timeouts, 429 and 5xx."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter; a server's ``Retry-After`` wins, up to a bound."""
+
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, failed_attempts: int, retry_after: float | None, rng: random.Random) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1))
+        return rng.uniform(0, ceiling)
+
+
+class PartnerApi:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        http: urllib3.PoolManager | None = None,
+        timeout: urllib3.Timeout | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self._token = token
+        self._http = http or urllib3.PoolManager(num_pools=4, maxsize=8)
+        self._timeout = timeout or urllib3.Timeout(connect=10.0, read=60.0)
+
+    def url(self, dataset: str, day: date, *, redacted: bool = False) -> str:
+        params = [("table", dataset), ("saleDate", day.isoformat())]
+        if self._token:
+            params.append(("code", REDACTED if redacted else self._token))
+        parts = urlsplit(self.base_url)
+        query = "&".join(filter(None, [parts.query, urlencode(params, safe="*" if redacted else "")]))
+        return urlunsplit(parts._replace(query=query))
+
+    @contextmanager
+    def rows(self, dataset: str, day: date) -> Iterator[Iterator[Any]]:
+        """Opens the request; yields an iterator over the rows of the JSON array it returns."""
+        try:
+            response = self._http.request(
+                "GET",
+                self.url(dataset, day),
+                headers={"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": USER_AGENT},
+                preload_content=False,
+                redirect=False,
+                retries=False,
+                timeout=self._timeout,
+            )
+        except HTTPError as error:
+            raise PartnerApiError(f"request failed ({type(error).__name__})", retryable=True) from None
+        try:
+            _check_status(response)
+            yield _array_items(response)
+        finally:
+            response.close()
+            response.release_conn()
+
+
+def _check_status(response: urllib3.BaseHTTPResponse) -> None:
+    status = response.status
+    if 200 <= status < 300:
+        return
+    retryable = status == 429 or status >= 500
+    retry_after = parse_retry_after(response.headers.get("Retry-After")) if retryable else None
+    message = f"HTTP {status} from the partner API"
+    if 300 <= status < 400:
+        message += ": a redirect, not followed (it would carry the token elsewhere)"
+    raise PartnerApiError(
+        message,
+        retryable=retryable,
+        retry_after=retry_after,
+    )
+
+
+def _array_items(response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
+    events = ijson.parse(_Chunks(response), use_float=False)
+    try:
+        first = next(events)
+        if first[1] != "start_array":
+            raise PartnerApiError(
+                f"the response is a JSON {_json_kind(first[1])}, not an array", retryable=False
+            )
+        yield from ijson.items(itertools.chain([first], events), "item")
+    except (ProtocolError, Urllib3Timeout, OSError) as error:
+        raise PartnerApiError(
+            f"the connection broke while reading the response ({type(error).__name__})", retryable=True
+        ) from None
+    except DecodeError:
+        raise PartnerApiError("the response's compressed body is corrupt", retryable=False) from None
+    except ijson.JSONError as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PartnerApiError(f"the response is not complete JSON ({detail})", retryable=False) from None
+
+
+class _Chunks:
+    """The response as a file ijson can read, in bounded chunks."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) to learn whether the source gives bytes.
+            return b""
+        return self._response.read(READ_CHUNK_BYTES if size < 0 else min(size, READ_CHUNK_BYTES))
+
+
+_JSON_KINDS = {"start_map": "object", "string": "string", "number": "number", "boolean": "boolean"}
+
+
+def _json_kind(event: str) -> str:
+    return _JSON_KINDS.get(event, event)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Runs a Lambda handler in its own Python process, the way the Lambda runtime would.
+
+The child imports the handler from the given code folders only (for a built function: its
+unpacked zip) plus a folder holding what the Lambda Python runtime provides (boto3, botocore and
+their dependencies), reads one JSON event per line on stdin and answers one JSON line per event
+on stdout. The handler's own output (its JSON logs) goes to stderr.
+
+Parent side::
+
+    with LambdaProcess("handler.lambda_handler", [unpacked_zip], env=..., runtime_dir=...) as fn:
+        reply = fn.invoke({})        # {"ok": True, "result": ..., "max_rss_kb": ...}
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+HERE = Path(__file__).resolve().parent
+#: What the Lambda Python runtime has besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+def make_runtime_dir(dest: Path) -> Path:
+    """A folder that holds only the runtime's packages, linked from this interpreter's ones."""
+    return link_packages(dest, RUNTIME_PACKAGES)
+
+
+def link_packages(dest: Path, names: Sequence[str]) -> Path:
+    """Links the named top-level packages (or ``name.py`` modules) of this interpreter into ``dest``."""
+    import boto3  # The packages are found where this interpreter has them.
+
+    site_packages = Path(boto3.__file__).resolve().parent.parent
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source, target = site_packages / name, dest / name
+        if not source.exists():
+            raise FileNotFoundError(f"{name} is not installed in {site_packages}")
+        if not target.exists():
+            target.symlink_to(source, target_is_directory=source.is_dir())
+    return dest
+
+
+class LambdaProcess:
+    """A handler in a child process, invoked synchronously with ``invoke``."""
+
+    def __init__(
+        self,
+        handler: str,
+        code_dirs: Sequence[Path | str],
+        *,
+        runtime_dir: Path | str,
+        env: Mapping[str, str] | None = None,
+        function_name: str = "function",
+        timeout_seconds: float = 900.0,
+        stderr: TextIO | int | None = None,
+    ) -> None:
+        path = [*map(str, code_dirs), str(runtime_dir)]
+        self._args = [
+            sys.executable,
+            "-I",  # No PYTHONPATH, no user site, no current folder...
+            "-S",  # ...and no site-packages: only the code folders and the runtime folder.
+            str(HERE / "lambda_host.py"),
+            "--handler",
+            handler,
+            "--function-name",
+            function_name,
+            "--timeout",
+            str(timeout_seconds),
+            "--path-json",
+            json.dumps(path),
+        ]
+        self._env = {**os.environ, **(env or {})}
+        self._stderr = stderr
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> LambdaProcess:
+        self._process = subprocess.Popen(
+            self._args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=self._env,
+            text=True,
+            encoding="utf-8",
+        )
+        return self
+
+    def invoke(self, event: Any) -> dict[str, Any]:
+        process = self._process
+        if process is None or process.stdin is None or process.stdout is None:
+            raise RuntimeError("the process is not running")
+        process.stdin.write(json.dumps(event) + "\n")
+        process.stdin.flush()
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the handler process exited (status {process.wait()})")
+        return json.loads(line)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+    def __enter__(self) -> LambdaProcess:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set size.
+
+    Linux's VmHWM belongs to the process image, so it starts afresh at exec; ``ru_maxrss`` is
+    carried over from the parent across fork and exec, and would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _serve(handler_name: str, new_context: Callable[[], Any]) -> None:
+    replies = sys.stdout
+    sys.stdout = sys.stderr  # The handler's logs must not mix with the replies.
+    module_name, _, attribute = handler_name.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        context = new_context()
+        try:
+            reply: dict[str, Any] = {"ok": True, "result": handler(json.loads(line), context)}
+        except Exception as error:  # Reported to the parent, as Lambda reports it.
+            reply = {
+                "ok": False,
+                "error_type": type(error).__name__,
+                "error_message": str(error),
+                "stack_trace": traceback.format_exception(error)[-3:],
+            }
+        reply["max_rss_kb"] = peak_rss_kb()
+        replies.write(json.dumps(reply, default=str) + "\n")
+        replies.flush()
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--handler", required=True, help="module.function")
+    parser.add_argument("--function-name", default="function")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--path-json", required=True, help="JSON list of import folders")
+    args = parser.parse_args()
+    stdlib = [entry for entry in sys.path if entry and "site-packages" not in entry]
+    sys.path.insert(0, str(HERE))
+    from lambda_context import LambdaContext  # Imported before sys.path is narrowed.
+
+    sys.path[:] = [*json.loads(args.path_json), *stdlib]
+    _serve(args.handler, lambda: LambdaContext(args.function_name, timeout_seconds=args.timeout))
+
+
+if __name__ == "__main__":
+    main()
