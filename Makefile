@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help venv test lint format clean
+.PHONY: help venv test lint format package clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ format: venv ## Format the Python code
 
 test: lint ## Lint, then run every test with branch coverage (fails under 90%)
 	$(BIN)/pytest --cov --cov-report=term
+
+ARCH ?= arm64
+package: venv ## Build dist/*.zip and dist/manifest.json (ARCH=arm64|x86_64)
+	$(BIN)/python scripts/package.py --arch $(ARCH)
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist .pytest_cache .ruff_cache .hypothesis .coverage htmlcov

@@ -63,10 +63,11 @@ class LambdaProcess:
         function_name: str = "function",
         timeout_seconds: float = 900.0,
         stderr: TextIO | int | None = None,
+        python: str = sys.executable,
     ) -> None:
         path = [*map(str, code_dirs), str(runtime_dir)]
         self._args = [
-            sys.executable,
+            python,
             "-I",  # No PYTHONPATH, no user site, no current folder...
             "-S",  # ...and no site-packages: only the code folders and the runtime folder.
             str(HERE / "lambda_host.py"),
@@ -151,14 +152,16 @@ def _serve(handler_name: str, new_context: Callable[[], Any]) -> None:
     replies = sys.stdout
     sys.stdout = sys.stderr  # The handler's logs must not mix with the replies.
     module_name, _, attribute = handler_name.rpartition(".")
-    handler = getattr(importlib.import_module(module_name), attribute)
+    handler = None
     for line in sys.stdin:
         if not line.strip():
             continue
-        context = new_context()
         try:
-            reply: dict[str, Any] = {"ok": True, "result": handler(json.loads(line), context)}
-        except Exception as error:  # Reported to the parent, as Lambda reports it.
+            # Imported at the first event, so that an import error is reported per invocation,
+            # as Lambda reports it, instead of killing the process.
+            handler = handler or getattr(importlib.import_module(module_name), attribute)
+            reply: dict[str, Any] = {"ok": True, "result": handler(json.loads(line), new_context())}
+        except Exception as error:
             reply = {
                 "ok": False,
                 "error_type": type(error).__name__,
