@@ -1,0 +1,59 @@
+variable "bucket_name" {
+  description = "Name of the bucket (globally unique)."
+  type        = string
+
+  validation {
+    condition = (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) &&
+      !strcontains(var.bucket_name, "..") &&
+      !can(regex("^\\d+\\.\\d+\\.\\d+\\.\\d+$", var.bucket_name))
+    )
+    error_message = "bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens."
+  }
+}
+
+variable "expiration_days" {
+  description = "Delete objects this many days after they are written (a retention safety net behind the purge endpoint); null keeps them."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.expiration_days == null || try(var.expiration_days >= 1, false)
+    error_message = "expiration_days must be null or >= 1."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Delete overwritten or deleted versions this many days after they stop being current."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be >= 1."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for default encryption (SSE-KMS); null uses the AWS managed key aws/s3."
+  type        = string
+  default     = null
+}
+
+variable "access_log_bucket" {
+  description = "Bucket that receives this bucket's server access logs (it must allow the S3 logging service); null for none."
+  type        = string
+  default     = null
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete a bucket that still holds objects."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for the bucket."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,226 @@
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.name
+  description = "Purges partner data buckets (POST /${var.path_part})."
+  tags        = var.tags
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_api_gateway_resource" "purge" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = var.path_part
+}
+
+resource "aws_api_gateway_method" "post" {
+  # checkov:skip=CKV2_AWS_53:The function validates every request itself, strictly (fuzz-tested), and answers in one JSON shape.
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.purge.id
+  http_method   = "POST"
+  authorization = "NONE" # checkov:skip=CKV_AWS_59:The caller proves the purge password to the function, which checks it before anything else; API keys and a source-IP policy are options.
+
+  api_key_required = var.require_api_key
+}
+
+resource "aws_api_gateway_integration" "lambda" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.purge.id
+  http_method             = aws_api_gateway_method.post.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = var.function_invoke_arn
+  timeout_milliseconds    = 29000
+}
+
+locals {
+  source_ip_policy = length(var.allowed_source_cidrs) == 0 ? null : jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AllowInvoke"
+        Effect    = "Allow"
+        Principal = "*"
+        Action    = "execute-api:Invoke"
+        Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+      },
+      {
+        Sid       = "DenyOtherSources"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "execute-api:Invoke"
+        Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+        Condition = { NotIpAddress = { "aws:SourceIp" = var.allowed_source_cidrs } }
+      },
+    ]
+  })
+}
+
+resource "aws_api_gateway_rest_api_policy" "source_ip" {
+  count = local.source_ip_policy == null ? 0 : 1
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  policy      = local.source_ip_policy
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  description = "Managed by Terraform."
+
+  # A new deployment whenever anything the stage serves changes.
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_resource.purge,
+      aws_api_gateway_method.post,
+      aws_api_gateway_integration.lambda,
+      local.source_ip_policy,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = "/aws/apigateway/${var.name}/access"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_iam_role" "cloudwatch" {
+  count = var.manage_cloudwatch_role ? 1 : 0
+
+  name        = "${var.name}-apigateway-logs"
+  description = "Lets API Gateway write logs in this account and region."
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "apigateway.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "cloudwatch" {
+  count = var.manage_cloudwatch_role ? 1 : 0
+
+  role       = aws_iam_role.cloudwatch[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+data "aws_partition" "current" {}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.manage_cloudwatch_role ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
+  depends_on          = [aws_iam_role_policy_attachment.cloudwatch]
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = var.stage_name
+  description   = "Purge endpoint."
+  tags          = var.tags
+
+  # checkov:skip=CKV_AWS_120:Caching a POST that deletes data would be wrong.
+  # checkov:skip=CKV2_AWS_51:Callers are partner integrations without client certificates; the password authenticates them.
+  # checkov:skip=CKV2_AWS_29:WAF is the account owner's choice; the stage is throttled and optionally IP-restricted.
+  xray_tracing_enabled = true
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    # No request body and no headers here: the body holds the password.
+    format = jsonencode({
+      requestId        = "$context.requestId"
+      extendedId       = "$context.extendedRequestId"
+      sourceIp         = "$context.identity.sourceIp"
+      userAgent        = "$context.identity.userAgent"
+      requestTime      = "$context.requestTime"
+      httpMethod       = "$context.httpMethod"
+      resourcePath     = "$context.resourcePath"
+      status           = "$context.status"
+      responseLength   = "$context.responseLength"
+      latencyMs        = "$context.responseLatency"
+      integrationError = "$context.integration.error"
+      apiKeyId         = "$context.identity.apiKeyId"
+      wafResponse      = "$context.waf.status"
+    })
+  }
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_api_gateway_method_settings" "all" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+    # Execution logs at ERROR only, and no data tracing, which would record request bodies (the password).
+    logging_level      = "ERROR"
+    data_trace_enabled = false
+    caching_enabled    = false # checkov:skip=CKV_AWS_225:Caching a POST that deletes data would be wrong.
+  }
+}
+
+resource "aws_lambda_permission" "api" {
+  statement_id  = "AllowPurgeApiInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = var.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/${var.path_part}"
+}
+
+resource "aws_api_gateway_usage_plan" "this" {
+  count = var.require_api_key ? 1 : 0
+
+  name        = "${var.name}-partners"
+  description = "Quota and throttling for partner API keys."
+  tags        = var.tags
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.this.id
+    stage  = aws_api_gateway_stage.this.stage_name
+  }
+
+  quota_settings {
+    limit  = var.api_key_quota_per_day
+    period = "DAY"
+  }
+
+  throttle_settings {
+    rate_limit  = var.throttling_rate_limit
+    burst_limit = var.throttling_burst_limit
+  }
+}
+
+resource "aws_api_gateway_api_key" "this" {
+  count = var.require_api_key ? 1 : 0
+
+  name        = "${var.name}-partner"
+  description = "API key of the partner integration (read it with `aws apigateway get-api-key --include-value`)."
+  enabled     = true
+  tags        = var.tags
+}
+
+resource "aws_api_gateway_usage_plan_key" "this" {
+  count = var.require_api_key ? 1 : 0
+
+  key_id        = aws_api_gateway_api_key.this[0].id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.this[0].id
+}

@@ -1,0 +1,29 @@
+output "endpoint_url" {
+  description = "URL to POST purge requests to."
+  value       = "${aws_api_gateway_stage.this.invoke_url}/${var.path_part}"
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "stage_name" {
+  description = "Name of the stage."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "execution_arn" {
+  description = "Execution ARN of the REST API."
+  value       = aws_api_gateway_rest_api.this.execution_arn
+}
+
+output "access_log_group_name" {
+  description = "Name of the access log group."
+  value       = aws_cloudwatch_log_group.access.name
+}
+
+output "api_key_id" {
+  description = "ID of the partner API key, or null when require_api_key is false."
+  value       = try(aws_api_gateway_api_key.this[0].id, null)
+}

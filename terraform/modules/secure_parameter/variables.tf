@@ -1,0 +1,61 @@
+variable "name" {
+  description = "Parameter name, a path such as /partner-data/purge-password."
+  type        = string
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.name)) && !strcontains(var.name, "//")
+    error_message = "name must be a path starting with / made of letters, digits and _ . - /."
+  }
+}
+
+variable "description" {
+  description = "What the parameter holds (never the value)."
+  type        = string
+  default     = ""
+}
+
+variable "value" {
+  description = "The secret. Ephemeral and write-only: it is sent to SSM but never stored in Terraform state or shown in a plan. Provide it on every plan/apply (e.g. TF_VAR_...)."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+  nullable    = false
+
+  validation {
+    condition     = length(var.value) >= var.min_length && length(var.value) <= 4096
+    error_message = "value is too short or longer than 4096 characters."
+  }
+}
+
+variable "min_length" {
+  description = "Shortest value accepted."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.min_length >= 1
+    error_message = "min_length must be at least 1."
+  }
+}
+
+variable "value_version" {
+  description = "Version of the value: Terraform writes `value` to SSM only when this changes. Increase it to rotate."
+  type        = number
+
+  validation {
+    condition     = var.value_version >= 1 && floor(var.value_version) == var.value_version
+    error_message = "value_version must be a whole number >= 1."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the value; null uses the AWS managed key alias/aws/ssm."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for the parameter."
+  type        = map(string)
+  default     = {}
+}

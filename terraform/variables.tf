@@ -1,0 +1,257 @@
+# --- Where and what -------------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region to deploy to, e.g. sa-east-1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d$", var.region))
+    error_message = "region must be an AWS region name such as sa-east-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, roles, API, schedule, parameters)."
+  type        = string
+  default     = "partner-data"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "dist_dir" {
+  description = "Folder holding the zips and manifest.json from `make package`; null means ../dist next to this folder."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Architecture of both functions: arm64 or x86_64. Build with the same (`make package ARCH=...`)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the bucket, parameters, queue, schedule and logs; null uses AWS managed keys. Its key policy must allow CloudWatch Logs."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps the functions' and the API's logs."
+  type        = number
+  default     = 365
+}
+
+variable "alarm_sns_topic_arns" {
+  description = "SNS topics notified when a function reports errors (empty: the alarms exist without notifications)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_sns_topic_arns : can(regex("^arn:aws[a-z-]*:sns:", arn))])
+    error_message = "alarm_sns_topic_arns must hold SNS topic ARNs."
+  }
+}
+
+# --- The data bucket ------------------------------------------------------------------------------
+
+variable "data_bucket_name" {
+  description = "Name of the partner data bucket; null means <name_prefix>-<account id>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "data_expiration_days" {
+  description = "Delete partner data this many days after it is written, whatever the purge endpoint does; null keeps it."
+  type        = number
+  default     = null
+}
+
+variable "data_access_log_bucket" {
+  description = "Bucket that receives the data bucket's server access logs (it must allow the S3 logging service); null for none."
+  type        = string
+  default     = null
+}
+
+# --- The daily refresh ----------------------------------------------------------------------------
+
+variable "partner_api_url" {
+  description = "The partner API endpoint, e.g. https://<host>/api/InteliFunctionGetData (no table, saleDate or code in it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[^/?#@\\s]+(/[^?#\\s]*)?$", var.partner_api_url))
+    error_message = "partner_api_url must be an https:// URL without a query string or credentials."
+  }
+}
+
+variable "partner_api_token_enabled" {
+  description = "Whether the partner API needs a token (sent as `code`). When true, partner_api_token must be given on every plan/apply."
+  type        = bool
+  default     = true
+}
+
+variable "partner_api_token" {
+  description = "The partner API token. Ephemeral and write-only: stored in SSM, never in Terraform state or plans. Pass it as TF_VAR_partner_api_token."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = !var.partner_api_token_enabled || try(length(var.partner_api_token) >= 8, false)
+    error_message = "partner_api_token is required (at least 8 characters) while partner_api_token_enabled is true: export TF_VAR_partner_api_token."
+  }
+}
+
+variable "partner_api_token_version" {
+  description = "Increase to write a new partner_api_token to SSM (rotation)."
+  type        = number
+  default     = 1
+}
+
+variable "datasets" {
+  description = "Partner datasets refreshed every day."
+  type        = list(string)
+  default     = ["category", "establishment", "sale"]
+
+  validation {
+    condition     = length(var.datasets) > 0 && alltrue([for d in var.datasets : can(regex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", d))]) && length(distinct(var.datasets)) == length(var.datasets)
+    error_message = "datasets must be distinct names of letters, digits, '_' and '-'."
+  }
+}
+
+variable "timezone" {
+  description = "IANA time zone of the schedule and of \"yesterday\" in the refresh function."
+  type        = string
+  default     = "America/Sao_Paulo"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$", var.timezone))
+    error_message = "timezone must be an IANA time zone name such as America/Sao_Paulo or UTC."
+  }
+}
+
+variable "refresh_schedule_expression" {
+  description = "When the refresh runs, in `timezone`: daily at midnight by default."
+  type        = string
+  default     = "cron(0 0 * * ? *)"
+}
+
+variable "refresh_schedule_enabled" {
+  description = "Whether the daily schedule runs."
+  type        = bool
+  default     = true
+}
+
+variable "refresh_memory_mb" {
+  description = "Memory of the refresh function (1,000,000 rows fit in 256)."
+  type        = number
+  default     = 512
+}
+
+variable "refresh_timeout_seconds" {
+  description = "Timeout of the refresh function."
+  type        = number
+  default     = 900
+}
+
+variable "refresh_retry_attempts" {
+  description = "Times Lambda retries a failed refresh run (0-2); after that the event goes to the dead-letter queue."
+  type        = number
+  default     = 2
+}
+
+# --- The purge endpoint ---------------------------------------------------------------------------
+
+variable "purge_password" {
+  description = "The purge password. Ephemeral and write-only: stored in SSM, never in Terraform state or plans. Pass it as TF_VAR_purge_password on every plan/apply."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+  nullable    = false
+
+  validation {
+    condition     = length(var.purge_password) >= 16
+    error_message = "purge_password must be at least 16 characters."
+  }
+}
+
+variable "purge_password_version" {
+  description = "Increase to write a new purge_password to SSM (rotation)."
+  type        = number
+  default     = 1
+}
+
+variable "extra_purgeable_buckets" {
+  description = "Buckets besides the data bucket that the endpoint may purge."
+  type        = list(string)
+  default     = []
+}
+
+variable "purge_path" {
+  description = "Resource path of the endpoint."
+  type        = string
+  default     = "purge"
+}
+
+variable "purge_stage_name" {
+  description = "API Gateway stage name."
+  type        = string
+  default     = "v1"
+}
+
+variable "purge_throttling_rate_limit" {
+  description = "Requests per second the endpoint accepts."
+  type        = number
+  default     = 1
+}
+
+variable "purge_throttling_burst_limit" {
+  description = "Burst of requests the endpoint accepts."
+  type        = number
+  default     = 5
+}
+
+variable "purge_require_api_key" {
+  description = "Also require an API key (x-api-key) with a usage plan."
+  type        = bool
+  default     = false
+}
+
+variable "purge_allowed_source_cidrs" {
+  description = "If not empty, only these source IP ranges may call the endpoint."
+  type        = list(string)
+  default     = []
+}
+
+variable "purge_reserved_concurrency" {
+  description = "Purges that may run at once (reserved concurrency of the purge function)."
+  type        = number
+  default     = 2
+}
+
+variable "manage_api_gateway_cloudwatch_role" {
+  description = "Set the account's API Gateway CloudWatch Logs role in this region (needed for access logs). false if another stack manages it."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,329 @@
+"""The Terraform and the code agree: names, permissions, handlers, packages, schedule, docs.
+
+Everything here reads the HCL itself (python-hcl2); nothing is copied from it into the test.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import hcl2
+import pytest
+from botocore.stub import ANY, Stubber
+
+import package
+import terraform_docs
+from apigw_events import proxy_event
+from aws_faults import fail_requests, s3_error_xml
+from lambda_shared import aws
+from partner_api import PartnerApiSimulator
+from partner_data import Volume
+from purge_bucket import config as purge_config
+from purge_bucket import handler as purge_handler
+from refresh_partner_data import config as refresh_config
+from refresh_partner_data import handler as refresh_handler
+from refresh_partner_data import s3_upload
+from refresh_partner_data.partner_client import RetryPolicy
+from support import lambda_context, seed_versions
+
+ROOT = Path(__file__).resolve().parents[1]
+TERRAFORM = ROOT / "terraform"
+MODULE_DIRS = terraform_docs.module_dirs(TERRAFORM)
+
+
+def unquote(value):
+    return (
+        value[1:-1] if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"' else value
+    )
+
+
+def load(path: Path) -> dict:
+    with open(path) as source:
+        return hcl2.load(source)
+
+
+def blocks(module_dir: Path, kind: str) -> dict[str, dict]:
+    found = {}
+    for path in sorted(module_dir.glob("*.tf")):
+        for block in load(path).get(kind, []):
+            found.update({unquote(name): body for name, body in block.items()})
+    return found
+
+
+def root_locals() -> dict:
+    merged = {}
+    for block in load(TERRAFORM / "main.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+ROOT_MODULES = blocks(TERRAFORM, "module")
+ROOT_VARIABLES = blocks(TERRAFORM, "variable")
+
+
+# Documentation and style ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)
+def test_readme_tables_match_the_code(module_dir):
+    assert terraform_docs.render(module_dir) in (module_dir / "README.md").read_text(), (
+        "stale inputs/outputs tables: run `make tf-docs`"
+    )
+
+
+@pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)
+def test_standard_module_structure_and_documented_interface(module_dir):
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+        assert (module_dir / name).is_file(), f"{module_dir.name} lacks {name}"
+    for name, body in blocks(module_dir, "variable").items():
+        assert body.get("type"), f"variable {name} has no type"
+        assert unquote(body.get("description", "")), f"variable {name} has no description"
+    for name, body in blocks(module_dir, "output").items():
+        assert unquote(body.get("description", "")), f"output {name} has no description"
+    (terraform,) = load(module_dir / "versions.tf")["terraform"]
+    assert unquote(terraform["required_version"]) == ">= 1.11"
+    (providers,) = terraform["required_providers"]
+    assert unquote(providers["aws"]["source"]) == "hashicorp/aws"
+    assert unquote(providers["aws"]["version"]) == "~> 6.0"
+
+
+def test_docs_check_finds_a_stale_table(tmp_path, monkeypatch):
+    copy = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM, copy, ignore=shutil.ignore_patterns(".terraform"))
+    readme = copy / "modules" / "data_bucket" / "README.md"
+    readme.write_text(readme.read_text().replace("| `bucket_name` |", "| `bucket` |"))
+    monkeypatch.setattr(terraform_docs, "TERRAFORM", copy)
+    monkeypatch.setattr(terraform_docs, "ROOT", tmp_path)
+    assert terraform_docs.main(["--check"]) == 1
+    assert terraform_docs.main([]) == 0
+    assert terraform_docs.main(["--check"]) == 0
+    assert "| `bucket_name` |" in readme.read_text()
+
+
+def hcl_formatter_ready() -> Path:
+    folder = ROOT / "scripts" / "hcl_fmt"
+    if not (folder / "node_modules" / "@cdktf" / "hcl-tools").is_dir():
+        subprocess.run(["npm", "ci", "--prefix", str(folder), "--no-audit", "--no-fund"], check=True)
+    return folder / "check.js"
+
+
+def test_the_npm_formatter_flags_unformatted_hcl_and_fixes_it(tmp_path):
+    checker = hcl_formatter_ready()
+    bad = tmp_path / "main.tf"
+    bad.write_text('resource "aws_sqs_queue" "q" {\nname="x"\n    delay_seconds = 0\n}\n')
+    check = subprocess.run(["node", str(checker), str(tmp_path)], capture_output=True, text=True, check=False)
+    assert check.returncode == 1
+    assert str(bad) in check.stdout
+    subprocess.run(["node", str(checker), "--write", str(tmp_path)], check=True, capture_output=True)
+    assert (
+        bad.read_text() == 'resource "aws_sqs_queue" "q" {\n  name          = "x"\n  delay_seconds = 0\n}\n'
+    )
+
+
+def test_the_terraform_is_formatted_by_both_formatters():
+    checker = hcl_formatter_ready()
+    node = subprocess.run(["node", str(checker), str(TERRAFORM)], capture_output=True, text=True, check=False)
+    assert node.returncode == 0, f"unformatted: {node.stdout}"
+    if shutil.which("terraform"):
+        fmt = subprocess.run(
+            ["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"TF_CLI_CONFIG_FILE": "/dev/null", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        )
+        assert fmt.returncode == 0, fmt.stdout
+
+
+# Wiring: names, handlers, packages, schedule ---------------------------------------------------
+
+
+def test_refresh_environment_names_are_what_the_handler_reads():
+    assert set(root_locals()["refresh_environment"]) == set(refresh_config.ENVIRONMENT_VARIABLES)
+    assert (
+        unquote(ROOT_MODULES["refresh_function"]["environment_variables"]) == "${local.refresh_environment}"
+    )
+
+
+def test_purge_environment_names_are_what_the_handler_reads():
+    assert set(root_locals()["purge_environment"]) == set(purge_config.ENVIRONMENT_VARIABLES)
+    assert unquote(ROOT_MODULES["purge_function"]["environment_variables"]) == "${local.purge_environment}"
+
+
+def test_functions_deploy_the_zips_make_package_builds_with_its_handler_and_runtime():
+    lambda_variables = blocks(TERRAFORM / "modules" / "lambda_function", "variable")
+    handler = unquote(lambda_variables["handler"]["default"])
+    module_name, _, function_name = handler.rpartition(".")
+    assert module_name + ".py" == "handler.py"
+    assert f"import {function_name}" in package.ENTRY_POINT
+    assert unquote(lambda_variables["runtime"]["default"]) == package.RUNTIME
+    assert unquote(lambda_variables["architecture"]["default"]) == "arm64"
+    assert unquote(ROOT_VARIABLES["lambda_architecture"]["default"]) == "arm64"
+    zips = {
+        name: unquote(body["zip_path"])
+        for name, body in ROOT_MODULES.items()
+        if unquote(body["source"]) == "./modules/lambda_function"
+    }
+    assert sorted(Path(path).name for path in zips.values()) == sorted(f"{f}.zip" for f in package.FUNCTIONS)
+    assert all(path.startswith("${local.dist_dir}/") for path in zips.values())
+    assert ROOT_MODULES["refresh_function"]["reserved_concurrent_executions"] == 1
+
+
+def test_the_schedule_runs_daily_at_midnight_in_sao_paulo():
+    assert unquote(ROOT_VARIABLES["refresh_schedule_expression"]["default"]) == "cron(0 0 * * ? *)"
+    assert unquote(ROOT_VARIABLES["timezone"]["default"]) == refresh_config.DEFAULT_TIMEZONE
+    schedule_variables = blocks(TERRAFORM / "modules" / "refresh_schedule", "variable")
+    assert unquote(schedule_variables["schedule_expression"]["default"]) == "cron(0 0 * * ? *)"
+    assert unquote(schedule_variables["schedule_timezone"]["default"]) == "America/Sao_Paulo"
+    assert unquote(schedule_variables["input"]["default"]) == "{}"
+    (schedule,) = [
+        body
+        for block in load(TERRAFORM / "modules" / "refresh_schedule" / "main.tf")["resource"]
+        for rtype, named in block.items()
+        if unquote(rtype) == "aws_scheduler_schedule"
+        for body in named.values()
+    ]
+    assert unquote(schedule["flexible_time_window"][0]["mode"]) == "OFF"
+
+
+def test_the_datasets_default_is_the_handlers_default():
+    assert [unquote(d) for d in ROOT_VARIABLES["datasets"]["default"]] == list(
+        refresh_config.DEFAULT_DATASETS
+    )
+
+
+# Least privilege: the roles allow exactly what the handlers call --------------------------------
+
+#: IAM actions each AWS operation needs. An operation missing here fails the test on purpose.
+OPERATION_ACTIONS = {
+    ("s3", "HeadBucket"): {"s3:ListBucket"},
+    ("s3", "ListObjectVersions"): {"s3:ListBucketVersions"},
+    ("s3", "ListMultipartUploads"): {"s3:ListBucketMultipartUploads"},
+    ("s3", "DeleteObjects"): {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+    ("s3", "AbortMultipartUpload"): {"s3:AbortMultipartUpload"},
+    ("s3", "PutObject"): {"s3:PutObject"},
+    ("s3", "CreateMultipartUpload"): {"s3:PutObject"},
+    ("s3", "UploadPart"): {"s3:PutObject"},
+    ("s3", "CompleteMultipartUpload"): {"s3:PutObject"},
+    ("ssm", "GetParameter"): {"ssm:GetParameter"},
+    ("lambda", "Invoke"): {"lambda:InvokeFunction"},
+}
+
+
+def granted_actions(function_module: str) -> set[str]:
+    """Actions the role grants for the handler's own calls (not logs, KMS or destinations, which
+    the Lambda service itself uses)."""
+    module = ROOT_MODULES[function_module]
+    local_name = unquote(module["policy_statements"]).removeprefix("${local.").removesuffix("}")
+    expression = root_locals()[local_name]
+    actions = {
+        action
+        for listing in re.findall(r"actions\s*=\s*\[([^\]]*)\]", expression)
+        for action in re.findall(r'"([^"]+)"', listing)
+    }
+    if module.get("allow_self_invoke") is True:
+        actions.add("lambda:InvokeFunction")
+    assert "local.kms_statements" in expression or not actions & {"kms:Decrypt"}
+    return {action for action in actions if not action.startswith("kms:")}
+
+
+@pytest.fixture
+def recorded_calls(monkeypatch):
+    """Every AWS operation the handlers' clients perform, as (service, operation)."""
+    calls: set[tuple[str, str]] = set()
+    make_client = aws.client
+
+    def recording_client(service):
+        client = make_client(service)
+        client.meta.events.register(
+            "before-parameter-build",
+            lambda model, **_: calls.add((service, model.name)),
+            unique_id="record-calls",
+        )
+        return client
+
+    recording_client.cache_clear = make_client.cache_clear
+    monkeypatch.setattr(aws, "client", recording_client)
+    return calls
+
+
+def needed_actions(calls: set[tuple[str, str]]) -> set[str]:
+    unknown = calls - OPERATION_ACTIONS.keys()
+    assert not unknown, f"map these operations to IAM actions: {sorted(unknown)}"
+    return set().union(*(OPERATION_ACTIONS[call] for call in calls))
+
+
+def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeypatch, recorded_calls):
+    bucket, parameter = "partner-data-iam", "/partner-data/purge-password"
+    ssm.put_parameter(Name=parameter, Value="a long enough password", Type="SecureString")
+    monkeypatch.setenv("PASSWORD_PARAMETER", parameter)
+    monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
+    monkeypatch.setattr(purge_handler, "_passwords", {})
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    seed_versions(bucket, ["a", "b"], versions=2)
+    s3.delete_object(Bucket=bucket, Key="a")
+    s3.create_multipart_upload(Bucket=bucket, Key="c")
+    body = json.dumps({"bucket_name": bucket, "password": "a long enough password"}).encode()
+
+    # Every path: a whole purge, then one that continues in the background.
+    assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 200
+    seed_versions(bucket, ["d"])
+    lambda_client = aws.client("lambda")
+    stubber = Stubber(lambda_client)
+    stubber.add_response(
+        "invoke", {"StatusCode": 202}, {"FunctionName": ANY, "InvocationType": "Event", "Payload": ANY}
+    )
+    stubber.activate()
+    monkeypatch.setattr(purge_handler, "API_TIME_BUDGET_SECONDS", 0.0)
+    assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 202
+
+    assert needed_actions(recorded_calls) == granted_actions("purge_function")
+
+
+def test_refresh_role_allows_exactly_what_the_refresh_handler_calls(s3, ssm, monkeypatch, recorded_calls):
+    bucket, parameter = "partner-data-iam", "/partner-data/partner-api-token"
+    ssm.put_parameter(Name=parameter, Value="token-for-iam-test", Type="SecureString")
+    s3.create_bucket(Bucket=bucket)
+    five_mib = 5 * 1024 * 1024
+    monkeypatch.setattr(
+        s3_upload,
+        "TRANSFER_CONFIG",
+        s3_upload.TransferConfig(multipart_threshold=five_mib, multipart_chunksize=five_mib),
+    )
+    monkeypatch.setattr(refresh_handler, "_tokens", {})
+    monkeypatch.setattr(refresh_handler, "RETRY_POLICY", RetryPolicy(attempts=1))
+    with PartnerApiSimulator(token="token-for-iam-test", volume=Volume(establishments=250_000)) as simulator:
+        monkeypatch.setenv("PARTNER_API_URL", simulator.url)
+        monkeypatch.setenv("PARTNER_API_TOKEN_PARAMETER", parameter)
+        monkeypatch.setenv("DATA_BUCKET", bucket)
+        # A small file (one PutObject) and a large one (a multipart upload)...
+        refresh_handler.lambda_handler({"date": "2026-11-01"}, lambda_context("r"))
+        # ...and a multipart upload that fails and is aborted.
+        s3_client = aws.client("s3")
+        fail_requests(s3_client, "s3.UploadPart", status=403, body=s3_error_xml("AccessDenied"), times=1)
+        with pytest.raises(refresh_handler.RefreshFailed):
+            refresh_handler.lambda_handler(
+                {"date": "2026-11-02", "datasets": ["establishment"]}, lambda_context("r")
+            )
+
+    assert ("s3", "AbortMultipartUpload") in recorded_calls
+    assert needed_actions(recorded_calls) == granted_actions("refresh_function")
+
+
+def test_the_refresh_role_may_write_only_under_the_dataset_prefixes():
+    expression = root_locals()["refresh_statements"]
+    assert (
+        'resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]'
+        in expression
+    )
+
+
+def test_no_policy_grants_every_resource():
+    for module_dir in MODULE_DIRS:
+        for path in module_dir.glob("*.tf"):
+            text = path.read_text()
+            assert not re.search(r'Resource\s*=\s*"\*"', text), path
+            assert not re.search(r'resources\s*=\s*\["\*"\]', text), path
