@@ -14,7 +14,7 @@ HCL_FMT_STAMP := $(HCL_FMT)/node_modules/.package-lock.json
 # terraform fmt when Terraform is installed; otherwise the same formatter from npm (HCL_FORMATTER=node forces it).
 HCL_FORMATTER ?= $(if $(shell command -v terraform 2>/dev/null),terraform,node)
 
-.PHONY: help venv test lint format package terraform-check tf-fmt tf-fmt-check tf-docs checkov tf-validate lock-dev lock-checkov clean
+.PHONY: help venv test lint format package demo local terraform-check tf-fmt tf-fmt-check tf-docs checkov tf-validate lock-dev lock-checkov clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,12 @@ lock-checkov: ## Re-pin requirements/checkov.txt (set CHECKOV_VERSION=x.y.z to c
 ARCH ?= arm64
 package: venv ## Build dist/*.zip and dist/manifest.json (ARCH=arm64|x86_64)
 	$(BIN)/python scripts/package.py --arch $(ARCH)
+
+demo: package ## Run the whole system end to end on this machine, from the zips (KEEP=1 leaves it running)
+	$(BIN)/python scripts/demo.py $(if $(KEEP),--keep)
+
+local: package ## Start the local stack, run the refresh, keep it running for curl (Ctrl-C stops it)
+	$(BIN)/python scripts/demo.py --keep --no-purge
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist .pytest_cache .ruff_cache .hypothesis .coverage htmlcov

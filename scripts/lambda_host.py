@@ -14,10 +14,12 @@ Parent side::
 
 from __future__ import annotations
 
+import glob
 import importlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import traceback
@@ -28,6 +30,28 @@ from typing import Any, TextIO
 HERE = Path(__file__).resolve().parent
 #: What the Lambda Python runtime has besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+def runtime_python() -> tuple[str, bool]:
+    """An interpreter of the Lambda runtime's version (3.13) if this machine has one, else this one.
+
+    Returns (path, is_313). The vendored C extensions are built for 3.13, so only such an
+    interpreter loads them; any other falls back to the packages' pure-Python code.
+    """
+    candidates = [
+        shutil.which("python3.13"),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))),
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "True":
+            return candidate, True
+    return sys.executable, False
 
 
 def make_runtime_dir(dest: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 from moto.s3.models import s3_backends
 
@@ -69,30 +68,3 @@ def endpoint_client(endpoint: str, service: str):
 
 def _credentials() -> dict[str, str]:
     return {"region_name": REGION, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-def lambda_python() -> tuple[str, bool]:
-    """An interpreter of the Lambda runtime's version (3.13) if this machine has one, else this one.
-
-    Returns (path, is_313). Vendored C extensions are built for 3.13, so only that interpreter can
-    load them; any other falls back to the packages' pure-Python code.
-    """
-    import glob
-    import shutil
-    import subprocess
-    import sys
-
-    candidates = [
-        shutil.which("python3.13"),
-        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))),
-    ]
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "True":
-            return candidate, True
-    return sys.executable, False

@@ -18,9 +18,9 @@ import pytest
 
 import package
 from apigw_events import proxy_event
-from lambda_host import LambdaProcess
+from lambda_host import LambdaProcess, runtime_python
 from partner_api import PartnerApiSimulator
-from support import endpoint_client, endpoint_env, lambda_python
+from support import endpoint_client, endpoint_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
@@ -72,7 +72,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     roots = {}
     for arch in sorted({"arm64", HOST_ARCH}):
         root = copy_project(tmp_path_factory.mktemp(f"build-{arch}"), mtime=time.time())
-        run_package(root, arch)
+        package.build(arch, root / "dist", functions_dir=root / "functions", cache=WHEEL_CACHE)
         roots[arch] = root
     return roots
 
@@ -171,13 +171,20 @@ def test_architectures_differ_only_where_a_wheel_does(built):
     assert (arm / "refresh_partner_data.zip").read_bytes() != (host / "refresh_partner_data.zip").read_bytes()
 
 
-def test_nothing_changed_rewrites_nothing(built):
-    root = built["arm64"]
-    before = {path: path.stat().st_mtime_ns for path in (root / "dist").iterdir()}
-    output = run_package(root, "arm64")
+def test_nothing_changed_rewrites_nothing(built, capsys):
+    dist = built["arm64"] / "dist"
+    before = {path: path.stat().st_mtime_ns for path in dist.iterdir()}
+    assert package.main(["--arch", "arm64", "--out", str(dist), "--wheel-cache", str(WHEEL_CACHE)]) == 0
+    output = capsys.readouterr().out
     assert output.count("unchanged") == 3
     assert "written" not in output
-    assert {path: path.stat().st_mtime_ns for path in (root / "dist").iterdir()} == before
+    assert {path: path.stat().st_mtime_ns for path in dist.iterdir()} == before
+
+
+def test_the_command_reports_a_packaging_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(package, "FUNCTIONS", ("no_such_function",))
+    assert package.main(["--out", str(tmp_path), "--wheel-cache", str(WHEEL_CACHE)]) == 1
+    assert "is not a Python package" in capsys.readouterr().err
 
 
 def test_a_changed_source_changes_exactly_the_zips_that_hold_it(tmp_path):
@@ -270,7 +277,7 @@ def test_the_refresh_zip_parses_with_ijson_from_the_zip_and_zones_from_tzdata(
     built, tmp_path, lambda_runtime_dir
 ):
     code_dir = unpack(built[HOST_ARCH] / "dist" / "refresh_partner_data.zip", tmp_path / "code")
-    python, is_313 = lambda_python()
+    python, is_313 = runtime_python()
     report = isolated_python(
         "import ijson, zoneinfo\n"
         "zoneinfo.reset_tzpath(to=[])  # no system zone database, as on a bare runtime\n"
@@ -302,7 +309,7 @@ def test_the_purge_zip_answers_a_purge_from_an_empty_folder(
         [code_dir],
         runtime_dir=lambda_runtime_dir,
         env=env,
-        python=lambda_python()[0],
+        python=runtime_python()[0],
     ) as function:
         reply = function.invoke(proxy_event(body=body))
 
@@ -325,7 +332,7 @@ def test_the_refresh_zip_answers_a_refresh_from_an_empty_folder(
             [code_dir],
             runtime_dir=lambda_runtime_dir,
             env=env,
-            python=lambda_python()[0],
+            python=runtime_python()[0],
         ) as function:
             reply = function.invoke({"date": "2026-11-01", "datasets": ["category"]})
     assert reply["ok"], reply

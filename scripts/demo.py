@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole system end to end on this machine, from the built zips.
+
+1. starts the local stack (moto, the partner API simulator, both functions from their zips, the
+   API Gateway stand-in);
+2. runs the nightly refresh as the schedule does (event ``{}``) and shows what landed in S3;
+3. runs it again (a re-run overwrites: the bucket now holds two versions of each file);
+4. purges the bucket over HTTP like a partner: a wrong password (401, nothing deleted), then the
+   right one (200), and shows the bucket is empty, versions included.
+
+Exits non-zero if any step misbehaves. ``--keep`` leaves the stack running afterwards (``make
+local`` starts it, runs the refresh and waits) and prints a ready-to-paste curl command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from local_apigw import describe
+from local_stack import BUCKET, TIMEZONE, LocalStack
+from partner_data import Volume, row_count
+
+ROOT = Path(__file__).resolve().parents[1]
+PREVIEW_LINES = 3
+
+
+class DemoFailed(Exception):
+    """A step did not do what it should."""
+
+
+class Narrator:
+    def __init__(self, out=sys.stdout) -> None:
+        self.out = out
+        self.started = time.monotonic()
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def step(self, text: str) -> None:
+        self.say(f"  ✓ {text}")
+
+    def heading(self, text: str) -> None:
+        self.say(f"\n{text}")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise DemoFailed(message)
+
+
+def post(url: str, payload: dict[str, Any]) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def show_refresh(
+    stack: LocalStack, narrator: Narrator, reply: dict[str, Any], *, preview: bool
+) -> dict[str, Any]:
+    check(reply.get("ok"), f"the refresh failed: {reply.get('error_type')}: {reply.get('error_message')}")
+    summary = reply["result"]
+    check(summary["failed"] == 0 and summary["written"] == 3, f"expected 3 exports, got {summary}")
+    s3 = stack.client("s3")
+    assert stack.simulator is not None
+    for export in summary["exports"]:
+        narrator.say(f"    {export['key']:<32} {export['rows']:>7,} rows  {export['bytes'] / 1024:8.1f} KiB")
+        if preview:
+            body = s3.get_object(Bucket=BUCKET, Key=export["key"])["Body"].read().decode("utf-8")
+            for line in body.split("\r\n")[:PREVIEW_LINES]:
+                narrator.say(f"      {line[:96]}")
+    return summary
+
+
+def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[str, Any]:
+    """The demo's steps against a started stack; returns the figures it checked."""
+    narrator.heading(f"1. The nightly refresh: the schedule's event {{}} means yesterday in {TIMEZONE}")
+    summary = show_refresh(stack, narrator, stack.run_refresh({}), preview=True)
+    day = date.fromisoformat(summary["first_day"])
+    s3 = stack.client("s3")
+    for export in summary["exports"]:
+        served = row_count(export["dataset"], day, stack.volume)
+        body = s3.get_object(Bucket=BUCKET, Key=export["key"])["Body"].read().decode("utf-8")
+        written = len(body.split("\r\n")) - 2  # Minus the header and the empty string after the last CRLF.
+        check(
+            export["rows"] == written == served, f"{export['key']}: {written} rows written, {served} served"
+        )
+    narrator.say(
+        f"    ({summary['rows']:,} rows for {summary['first_day']} in {summary['duration_ms'] / 1000:.1f} s)"
+    )
+
+    narrator.heading("2. Run it again: a re-run overwrites the day (the bucket keeps both versions)")
+    show_refresh(stack, narrator, stack.run_refresh({}), preview=False)
+    inventory = stack.bucket_inventory()
+    narrator.say(f"    bucket {BUCKET}: {inventory['versions']} object versions")
+    check(inventory["versions"] == 6, f"expected 6 versions, found {inventory}")
+    result = {"refresh": summary, "versions_before_purge": inventory["versions"]}
+    if not purge:
+        return result
+
+    narrator.heading("3. A partner purges the bucket through the HTTP endpoint")
+    wrong_status, wrong_body = post(stack.purge_url, {"bucket_name": BUCKET, "password": "not-the-password"})
+    after_wrong = stack.bucket_inventory()
+    narrator.say(f"    POST {stack.purge_url} with a wrong password -> {wrong_status} {describe(wrong_body)}")
+    narrator.say(f"      bucket still holds {after_wrong['versions']} versions")
+    check(wrong_status == 401, f"a wrong password got {wrong_status}")
+    check(after_wrong == inventory, "a wrong password deleted something")
+
+    status, body = post(stack.purge_url, {"bucket_name": BUCKET, "password": stack.password})
+    narrator.say(f"    POST with the right password -> {status} {describe(body)}")
+    check(status == 200, f"the purge got {status}")
+    deleted = json.loads(body)["deleted"]
+    check(
+        deleted["versions"] == inventory["versions"], f"deleted {deleted}, expected {inventory['versions']}"
+    )
+    after = stack.bucket_inventory()
+    narrator.say(
+        f"      bucket now: {after['versions']} versions, {after['delete_markers']} delete markers,"
+        f" {after['multipart_uploads']} multipart uploads"
+    )
+    check(after == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}, f"left behind: {after}")
+    log = (stack.log_dir / "partner-data-purge.log").read_text().strip().splitlines()
+    narrator.say(f"      the function's log line: {log[-1][:150]}…")
+    check(stack.password not in "\n".join(log), "the password appeared in the purge function's log")
+    return {**result, "wrong_password_status": wrong_status, "purge_status": status, "deleted": deleted}
+
+
+def curl_command(stack: LocalStack) -> str:
+    payload = json.dumps({"bucket_name": BUCKET, "password": stack.password})
+    return f"curl -sS -X POST {stack.purge_url} -H 'Content-Type: application/json' -d {shlex.quote(payload)}"
+
+
+def wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where `make package` put the zips")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running until Ctrl-C")
+    parser.add_argument("--no-purge", action="store_true", help="only refresh (what `make local` does)")
+    parser.add_argument("--establishments", type=int, default=Volume.establishments)
+    args = parser.parse_args(argv)
+    # A plain `kill` stops the demo as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    narrator = Narrator()
+    manifest = (
+        json.loads((args.dist / "manifest.json").read_text())
+        if (args.dist / "manifest.json").exists()
+        else None
+    )
+    if manifest is None:
+        narrator.say(f"no {args.dist / 'manifest.json'}: run `make package` first")
+        return 2
+    narrator.say("partner-data-pipeline demo: the built zips, a local AWS, the partner API simulator")
+    sizes = ", ".join(f"{d['zip']} {d['size'] / 1024:.0f} KiB" for d in manifest["functions"].values())
+    narrator.step(f"zips from {args.dist} ({manifest['architecture']}): {sizes}")
+
+    with tempfile.TemporaryDirectory(prefix="partner-data-demo-") as work:
+        stack = LocalStack(
+            args.dist, Path(work), volume=Volume(establishments=args.establishments), on_step=narrator.step
+        )
+        try:
+            with stack:
+                result = run(stack, narrator, purge=not args.no_purge)
+                narrator.say(
+                    f"\nDone in {narrator.elapsed():.1f} s: {result['refresh']['rows']:,} rows refreshed"
+                    + (f", {result['deleted']['versions']} versions purged" if "deleted" in result else "")
+                    + "; every check passed."
+                )
+                narrator.say(f"processes: {' '.join(map(str, stack.process_ids))}")
+                if args.keep:
+                    narrator.say("\nThe stack keeps running (Ctrl-C stops it):")
+                    narrator.say(f"  endpoint  {stack.purge_url}")
+                    narrator.say(f"  bucket    {BUCKET}")
+                    narrator.say(f"  AWS       AWS_ENDPOINT_URL={stack.endpoint} (any credentials)")
+                    narrator.say(f"  logs      {stack.log_dir}")
+                    narrator.say(f"  try       {curl_command(stack)}")
+                    narrator.say("ready")
+                    wait_for_interrupt()
+        except DemoFailed as failure:
+            narrator.say(f"\nDEMO FAILED: {failure}")
+            return 1
+    narrator.say("stopped: every process the demo started has exited.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""A local stand-in for the API Gateway stage: real HTTP in, REST proxy v1 events to the handler.
+
+``POST /<stage>/<path>`` becomes a proxy event (headers, source IP, request id, body, base64 flag)
+for the function, and the function's ``{statusCode, headers, body}`` becomes the HTTP response.
+Anything else gets what API Gateway answers for an unmapped route (403 "Missing Authentication
+Token"); a function error gets API Gateway's 502.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from apigw_events import proxy_event
+
+#: API Gateway's payload limit.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class LocalApiGateway:
+    """Serves one POST route on a loopback port, in a background thread."""
+
+    def __init__(
+        self, invoke: Invoke, *, stage: str = "v1", path: str = "purge", host: str = "127.0.0.1"
+    ) -> None:
+        self.stage, self.path = stage, path
+        self._invoke = invoke
+        self._lock = threading.Lock()  # One function process handles one event at a time.
+        self._server = _Server((host, 0), _Handler)
+        self._server.gateway = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-apigw", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/{self.stage}/{self.path}"
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return self._invoke(event)
+
+    def start(self) -> LocalApiGateway:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: LocalApiGateway
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def _route(self, method: str) -> None:
+        gateway = self.server.gateway
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            return
+        body = self.rfile.read(length) if length else None
+        if self.path.split("?", 1)[0] != f"/{gateway.stage}/{gateway.path}" or method != "POST":
+            self._reply(
+                403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
+            )
+            return
+        request_id = str(uuid.uuid4())
+        event = proxy_event(
+            body=body,
+            method=method,
+            resource=f"/{gateway.path}",
+            stage=gateway.stage,
+            headers=dict(self.headers.items()),
+            source_ip=self.client_address[0],
+            request_id=request_id,
+        )
+        reply = gateway.invoke(event)
+        if not reply.get("ok"):
+            self._reply(
+                502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}', request_id
+            )
+            return
+        result = reply["result"]
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        self._reply(int(result.get("statusCode", 200)), result.get("headers") or {}, data, request_id)
+
+    def _reply(
+        self, status: int, headers: dict[str, str], data: bytes, request_id: str | None = None
+    ) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if request_id:
+            self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def describe(response_body: bytes) -> str:
+    """A response body as one short line, for printing."""
+    try:
+        return json.dumps(json.loads(response_body), ensure_ascii=False)
+    except ValueError:
+        return response_body[:200].decode("utf-8", "replace")

@@ -1,0 +1,165 @@
+"""`make demo`'s stack, end to end through the real HTTP endpoint, from the built zips."""
+
+import io
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import hcl2
+import pytest
+
+import local_stack
+import package
+from demo import Narrator, post, run
+from local_stack import BUCKET, LocalStack
+from partner_data import TABLES, Volume, row_count
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLUME = Volume(establishments=1_500, sales_per_day=120)
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    package.build("arm64", out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
+    return out
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
+    stack = LocalStack(dist, tmp_path, volume=VOLUME)
+    with stack:
+        pids = stack.process_ids
+        assert len(pids) == 2
+        reply = stack.run_refresh({})
+        assert reply["ok"], reply
+        day = date.fromisoformat(reply["result"]["first_day"])
+        s3 = stack.client("s3")
+        for table in TABLES:
+            body = s3.get_object(Bucket=BUCKET, Key=f"{table}/{day.isoformat()}.csv")["Body"].read().decode()
+            assert len(body.split("\r\n")) - 2 == row_count(table, day, VOLUME)
+        before = stack.bucket_inventory()
+        assert before["versions"] == 3
+
+        status, body = post(stack.purge_url, {"bucket_name": BUCKET, "password": "wrong password"})
+        assert (status, json.loads(body)) == (401, {"message": "Unauthorized"})
+        assert stack.bucket_inventory() == before
+
+        status, body = post(stack.purge_url, {"bucket_name": BUCKET, "password": stack.password})
+        assert status == 200
+        assert json.loads(body)["deleted"] == {"versions": 3, "delete_markers": 0, "multipart_uploads": 0}
+        assert stack.bucket_inventory() == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+    assert all(gone(pid) for pid in pids)
+
+
+def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
+    with LocalStack(dist, tmp_path, volume=VOLUME) as stack:
+        base = stack.purge_url.rsplit("/", 2)[0]
+        for method, url in (("GET", stack.purge_url), ("POST", f"{base}/v1/other")):
+            request = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(request, timeout=10)
+            assert caught.value.code == 403
+            assert json.loads(caught.value.read()) == {"message": "Missing Authentication Token"}
+        request = urllib.request.Request(stack.purge_url, data=b"\xff\xfe not json", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == 400
+        assert caught.value.headers["x-amzn-RequestId"]
+
+
+def test_the_demo_steps_check_what_they_show(dist, tmp_path):
+    out = io.StringIO()
+    with LocalStack(dist, tmp_path, volume=VOLUME) as stack:
+        result = run(stack, Narrator(out))
+    assert result["wrong_password_status"] == 401
+    assert result["purge_status"] == 200
+    assert result["deleted"]["versions"] == result["versions_before_purge"] == 6
+    text = out.getvalue()
+    assert "1. The nightly refresh" in text
+    assert "bucket now: 0 versions, 0 delete markers, 0 multipart uploads" in text
+    assert stack.password not in text.split("3. A partner purges")[1].split("right password")[0]
+
+
+def test_make_demo_runs_and_leaves_no_process_behind(dist):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every check passed" in result.stdout
+    pids = [int(pid) for pid in re.search(r"processes: ([\d ]+)", result.stdout)[1].split()]
+    assert len(pids) == 2
+    assert all(gone(pid) for pid in pids)
+
+
+def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist), "--keep", "--no-purge"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.strip() == "ready":
+                break
+        output = "".join(lines)
+        curl = re.search(r"try\s+(curl .*)", output)[1]
+        pids = [int(pid) for pid in re.search(r"processes: ([\d ]+)", output)[1].split()]
+        url, payload = re.search(r"POST (\S+) .* -d (.*)$", curl).groups()
+        status, body = post(url, json.loads(shlex.split(payload)[0]))
+        assert status == 200, body
+        assert json.loads(body)["deleted"]["versions"] == 6  # The refresh, then its re-run.
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "every process the demo started has exited" in rest
+    assert all(gone(pid) for pid in pids)
+
+
+def test_the_demo_fails_loudly_without_the_zips(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "run `make package` first" in result.stdout
+
+
+def test_local_names_are_the_terraform_defaults():
+    with open(ROOT / "terraform" / "variables.tf") as source:
+        variables = {k.strip('"'): v for block in hcl2.load(source)["variable"] for k, v in block.items()}
+    with open(ROOT / "terraform" / "main.tf") as source:
+        main = source.read()
+    assert variables["name_prefix"]["default"].strip('"') == local_stack.NAME_PREFIX
+    assert variables["purge_stage_name"]["default"].strip('"') == local_stack.STAGE
+    assert variables["purge_path"]["default"].strip('"') == local_stack.PURGE_PATH
+    assert variables["timezone"]["default"].strip('"') == local_stack.TIMEZONE
+    assert '"/${local.name}/purge-password"' in main
+    assert '"/${local.name}/partner-api-token"' in main
+    assert '"${var.name_prefix}-${data.aws_caller_identity.current.account_id}-${var.region}"' in main
+    assert '"${local.name}-refresh"' in main
+    assert '"${local.name}-purge"' in main
