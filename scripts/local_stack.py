@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 import boto3
 
+import moto_patches
 from lambda_host import LambdaProcess, make_runtime_dir, runtime_python
 from local_apigw import LocalApiGateway
 from partner_api import PartnerApiSimulator
@@ -143,6 +144,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # No access log line per request.
+        moto_patches.serialize_s3_backend()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         self._started.append(Started("local AWS", server.stop))

@@ -145,6 +145,7 @@ module "purge_function" {
   zip_path                       = "${local.dist_dir}/purge_bucket.zip"
   package_architecture           = local.package_architecture
   architecture                   = var.lambda_architecture
+  memory_size                    = var.purge_memory_mb
   timeout                        = 900 # Background continuations use all of it; API calls stop at 24 s.
   reserved_concurrent_executions = var.purge_reserved_concurrency
   environment_variables          = local.purge_environment

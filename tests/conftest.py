@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import moto_patches
 from lambda_shared import aws
 from support import REGION
 
@@ -29,6 +30,8 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 @pytest.fixture
 def moto_aws() -> Iterator[None]:
+    # moto's backend is not thread-safe and S3 is: the purge lists while it deletes.
+    moto_patches.serialize_s3_backend()
     with mock_aws():
         yield
 

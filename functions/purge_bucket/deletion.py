@@ -1,12 +1,14 @@
 """Deletes every object version, delete marker and incomplete multipart upload under a prefix.
 
-It works in rounds. Each round aborts the multipart uploads it can see, lists up to
-``round_size`` versions and delete markers from the *start* of the listing, then deletes them with
-``DeleteObjects`` batches running in parallel. Rounds repeat until a listing comes back empty.
+It works in passes. Each pass lists the multipart uploads and aborts them, then lists the
+versions and delete markers a page (1,000 entries) at a time and deletes each page with one
+``DeleteObjects`` call, several pages in flight while the listing goes on. Passes repeat until a
+listing comes back empty: on S3 the second pass finds nothing and costs one request.
 
-Listing from the start every round, instead of paginating on while deleting, is deliberate:
-some S3 implementations (moto among them) skip entries when a paginated listing is interleaved
-with deletes. On S3 itself it costs nothing, as the entries already deleted are no longer listed.
+A page is deleted only once the next page has been listed. A paginated listing resumes after the
+last entry of the page before; some S3 implementations (moto among them) lose their place, and
+skip the rest of the bucket, when that entry is already deleted. The repeated passes catch
+anything skipped all the same.
 
 Versioned, unversioned (every version id is ``"null"``) and suspended buckets all go through the
 same path. Entries S3 refuses to delete (Object Lock, AccessDenied...) are retried, then reported
@@ -16,15 +18,17 @@ and left out of later rounds, so a purge always ends.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 MAX_KEYS_PER_DELETE = 1000
+#: Uploads are aborted one request each: smaller pages spread them over the workers.
+MAX_UPLOADS_PER_PAGE = 100
 
 
 @dataclass
@@ -122,7 +126,6 @@ class BucketPurger:
         prefix: str = "",
         *,
         workers: int = 8,
-        round_size: int = 16 * MAX_KEYS_PER_DELETE,
         key_attempts: int = 3,
         retry_delay: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
@@ -132,7 +135,6 @@ class BucketPurger:
         self.bucket = bucket
         self.prefix = prefix
         self.workers = workers
-        self.round_size = round_size
         self.key_attempts = key_attempts
         self.retry_delay = retry_delay
         self.clock = clock
@@ -145,57 +147,97 @@ class BucketPurger:
         refused_uploads: set[tuple[str, str]] = set()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="purge") as pool:
             try:
-                while True:
+                while (
+                    True
+                ):  # One pass: abort the uploads, then delete the versions; until a pass finds nothing.
                     if self.clock() >= deadline:
                         result.out_of_time = True
                         return result
-                    uploads = self._list_uploads(refused_uploads, deadline)
-                    versions = self._list_versions(refused_versions, deadline)
-                    if not uploads and not versions:
+                    found = self._pipelined(
+                        pool,
+                        self._upload_pages(refused_uploads, deadline),
+                        self._abort_uploads,
+                        lambda outcome: self._record_aborts(outcome, result, refused_uploads),
+                        deadline,
+                    )
+                    found += self._pipelined(
+                        pool,
+                        self._version_pages(refused_versions, deadline),
+                        self._delete_batch,
+                        lambda outcome: self._record_deletes(outcome, result, refused_versions),
+                        deadline,
+                    )
+                    if not found:
                         return result
-                    for upload, code in zip(uploads, pool.map(self._abort, uploads), strict=True):
-                        if code is None:
-                            result.deleted.multipart_uploads += 1
-                        else:
-                            refused_uploads.add((upload.key, upload.upload_id))
-                            result.failures.append(Failure(upload.key, code, upload_id=upload.upload_id))
-                    self._delete_versions(pool, versions, deadline, result, refused_versions)
             except _Refused as refusal:
                 result.refused = refusal.code
                 return result
 
+    def _pipelined(
+        self,
+        pool: ThreadPoolExecutor,
+        pages: Iterator[list[Any]],
+        work: Callable[[list[Any]], Any],
+        record: Callable[[Any], None],
+        deadline: float,
+    ) -> int:
+        """Runs ``work`` on each listed page while the listing goes on; returns the entries listed.
+
+        A page is handed to ``work`` only once the next page has been listed: the listing resumes
+        after the last entry of the page before, so that entry must still exist when it does.
+        """
+        found = 0
+        in_flight: deque[Future[Any]] = deque()
+        waiting: list[Any] = []
+        for page in pages:
+            found += len(page)
+            if waiting:
+                in_flight.append(pool.submit(work, waiting))
+            while len(in_flight) > self.workers:  # Bounded: a few pages in memory at most.
+                record(in_flight.popleft().result())
+            waiting = page
+        if waiting and self.clock() < deadline:
+            in_flight.append(pool.submit(work, waiting))
+        while in_flight:
+            record(in_flight.popleft().result())
+        return found
+
     # Listing ---------------------------------------------------------------------------------
 
-    def _list_versions(self, skip: set[tuple[str, str]], deadline: float) -> list[_Version]:
+    def _version_pages(self, skip: set[tuple[str, str]], deadline: float) -> Iterator[list[_Version]]:
         params: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": MAX_KEYS_PER_DELETE}
         if self.prefix:
             params["Prefix"] = self.prefix
-        found: list[_Version] = []
         while True:
             page = self._call(self.s3.list_object_versions, **params)
-            for item in page.get("Versions", []):
-                if (item["Key"], item["VersionId"]) not in skip:
-                    found.append(_Version(item["Key"], item["VersionId"], False))
-            for item in page.get("DeleteMarkers", []):
-                if (item["Key"], item["VersionId"]) not in skip:
-                    found.append(_Version(item["Key"], item["VersionId"], True))
-            if not page.get("IsTruncated") or len(found) >= self.round_size or self.clock() >= deadline:
-                return found
+            entries = [
+                _Version(item["Key"], item["VersionId"], is_marker)
+                for is_marker, items in (
+                    (False, page.get("Versions", [])),
+                    (True, page.get("DeleteMarkers", [])),
+                )
+                for item in items
+                if (item["Key"], item["VersionId"]) not in skip
+            ]
+            yield entries
+            if not page.get("IsTruncated") or self.clock() >= deadline:
+                return
             params["KeyMarker"] = page.get("NextKeyMarker", "")
             params["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
 
-    def _list_uploads(self, skip: set[tuple[str, str]], deadline: float) -> list[_Upload]:
-        params: dict[str, Any] = {"Bucket": self.bucket, "MaxUploads": MAX_KEYS_PER_DELETE}
+    def _upload_pages(self, skip: set[tuple[str, str]], deadline: float) -> Iterator[list[_Upload]]:
+        params: dict[str, Any] = {"Bucket": self.bucket, "MaxUploads": MAX_UPLOADS_PER_PAGE}
         if self.prefix:
             params["Prefix"] = self.prefix
-        found: list[_Upload] = []
         while True:
             page = self._call(self.s3.list_multipart_uploads, **params)
-            for item in page.get("Uploads", []):
-                if (item["Key"], item["UploadId"]) not in skip:
-                    found.append(_Upload(item["Key"], item["UploadId"]))
-            if not page.get("IsTruncated") or len(found) >= self.round_size or self.clock() >= deadline:
-                return found
+            yield [
+                _Upload(item["Key"], item["UploadId"])
+                for item in page.get("Uploads", [])
+                if (item["Key"], item["UploadId"]) not in skip
+            ]
+            if not page.get("IsTruncated") or self.clock() >= deadline:
+                return
             params["KeyMarker"] = page.get("NextKeyMarker", "")
             params["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
 
@@ -208,38 +250,42 @@ class BucketPurger:
 
     # Deleting --------------------------------------------------------------------------------
 
-    def _abort(self, upload: _Upload) -> str | None:
-        """Aborts one upload; returns S3's error code, or None when it is gone."""
-        try:
-            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id)
-        except (ClientError, BotoCoreError) as error:
-            code = _error_code(error)
-            return None if code == "NoSuchUpload" else code
-        return None
+    def _abort_uploads(self, uploads: list[_Upload]) -> list[tuple[_Upload, str | None]]:
+        """Aborts each upload; pairs it with S3's error code, or None when it is gone."""
+        outcome = []
+        for upload in uploads:
+            try:
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id)
+                code = None
+            except (ClientError, BotoCoreError) as error:
+                code = _error_code(error)
+            outcome.append((upload, None if code == "NoSuchUpload" else code))
+        return outcome
 
-    def _delete_versions(
-        self,
-        pool: ThreadPoolExecutor,
-        versions: list[_Version],
-        deadline: float,
-        result: PurgeResult,
-        refused: set[tuple[str, str]],
+    @staticmethod
+    def _record_aborts(
+        outcome: list[tuple[_Upload, str | None]], result: PurgeResult, refused: set[tuple[str, str]]
     ) -> None:
-        futures = []
-        for start in range(0, len(versions), MAX_KEYS_PER_DELETE):
-            if self.clock() >= deadline:
-                break  # What is not deleted now is listed again by the next run.
-            futures.append(pool.submit(self._delete_batch, versions[start : start + MAX_KEYS_PER_DELETE]))
-        for future in futures:
-            deleted, failures = future.result()
-            for version in deleted:
-                if version.is_delete_marker:
-                    result.deleted.delete_markers += 1
-                else:
-                    result.deleted.versions += 1
-            for failure in failures:
-                refused.add((failure.key, failure.version_id or ""))
-            result.failures.extend(failures)
+        for upload, code in outcome:
+            if code is None:
+                result.deleted.multipart_uploads += 1
+            else:
+                refused.add((upload.key, upload.upload_id))
+                result.failures.append(Failure(upload.key, code, upload_id=upload.upload_id))
+
+    @staticmethod
+    def _record_deletes(
+        outcome: tuple[list[_Version], list[Failure]], result: PurgeResult, refused: set[tuple[str, str]]
+    ) -> None:
+        deleted, failures = outcome
+        for version in deleted:
+            if version.is_delete_marker:
+                result.deleted.delete_markers += 1
+            else:
+                result.deleted.versions += 1
+        for failure in failures:
+            refused.add((failure.key, failure.version_id or ""))
+        result.failures.extend(failures)
 
     def _delete_batch(self, batch: list[_Version]) -> tuple[list[_Version], list[Failure]]:
         """Deletes one batch, retrying the keys S3 reports as errors; returns (deleted, failed)."""
