@@ -69,12 +69,25 @@ def test_connection_refused_is_retryable():
     assert "127.0.0.1" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b'  {"rows": []}', "a JSON object, not the array of rows"), (b'"text"', "not a JSON array")],
+)
+def test_a_body_that_is_not_an_array_is_malformed(body, message):
+    with PartnerApiSimulator() as simulator:
+        simulator.state.payloads["sale"] = body
+        api = PartnerApi(simulator.url, None)
+        with pytest.raises(PartnerApiError, match=message) as caught, api.rows("sale", DAY) as rows:
+            list(rows)
+    assert not caught.value.retryable
+
+
 def test_empty_body_is_malformed():
     with PartnerApiSimulator() as simulator:
         simulator.state.payloads["sale"] = b""
         api = PartnerApi(simulator.url, None)
         with (
-            pytest.raises(PartnerApiError, match="not complete JSON") as caught,
+            pytest.raises(PartnerApiError, match="body is empty") as caught,
             api.rows("sale", DAY) as rows,
         ):
             list(rows)

@@ -242,7 +242,7 @@ def test_timeouts_are_retried_then_reported(refresh_env, simulator, monkeypatch)
         (Faults(always_status=404), "HTTP 404 from the partner API"),
         (Faults(always_status=302), "HTTP 302 from the partner API: a redirect, not followed"),
         (Faults(truncate=True), "the response is not complete JSON"),
-        (Faults(non_array=True), "the response is a JSON object, not an array"),
+        (Faults(non_array=True), "the response is a JSON object, not the array of rows"),
     ],
 )
 def test_permanent_failures_fail_the_dataset_at_once(refresh_env, simulator, faults, error):

@@ -95,23 +95,39 @@ class CsvSpool:
         self._first_row_width = 0
 
     def add(self, row: Any) -> None:
-        if not isinstance(row, dict):
+        if type(row) is not dict:
             raise RowError(f"row {self.rows + 1} is a JSON {type(row).__name__}, not an object")
-        try:
-            cells = flatten(row)
-        except RowError as error:
-            raise RowError(f"row {self.rows + 1}: {error}") from None
-        columns = self.columns
-        for name in cells:
-            if name not in columns:
-                columns[name] = len(columns)
-        values = [""] * len(columns)
-        for name, text in cells.items():
-            values[columns[name]] = text
+        values = self._values(row)
+        if values is None:  # Nested objects: flattened names can collide, so flatten checks.
+            try:
+                values = self._values(flatten(row))
+            except RowError as error:
+                raise RowError(f"row {self.rows + 1}: {error}") from None
         self._writer.writerow(values)
         self.rows += 1
         if self.rows == 1:
-            self._first_row_width = len(columns)
+            self._first_row_width = len(self.columns)
+
+    def _values(self, cells: dict[str, Any]) -> list[str] | None:
+        """The row's fields in column order, adding new columns; None if a value is an object."""
+        columns = self.columns
+        values = [""] * len(columns)
+        for name, value in cells.items():
+            kind = type(value)  # The exact type: bool is a subclass of int.
+            if kind is str:
+                text = value
+            elif kind is int:
+                text = str(value)
+            elif kind is dict and value:
+                return None
+            else:
+                text = cell_text(value)
+            index = columns.get(name)
+            if index is None:
+                index = columns[name] = len(values)
+                values.append("")
+            values[index] = text
+        return values
 
     def write_csv(self, csv_path: str) -> int:
         """Writes the final CSV (empty when there were no rows); returns its size in bytes."""

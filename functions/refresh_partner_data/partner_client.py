@@ -6,7 +6,6 @@ come. Errors say whether they are worth retrying, and never carry the URL (it ho
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,14 +113,16 @@ def _check_status(response: urllib3.BaseHTTPResponse) -> None:
 
 
 def _array_items(response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
-    events = ijson.parse(_Chunks(response), use_float=False)
+    body = _Chunks(response)
     try:
-        first = next(events)
-        if first[1] != "start_array":
-            raise PartnerApiError(
-                f"the response is a JSON {_json_kind(first[1])}, not an array", retryable=False
-            )
-        yield from ijson.items(itertools.chain([first], events), "item")
+        first = body.first_byte()
+        if first != b"[":
+            if not first:
+                raise PartnerApiError("the response body is empty", retryable=False)
+            what = "a JSON object" if first == b"{" else "not a JSON array"
+            raise PartnerApiError(f"the response is {what}, not the array of rows", retryable=False)
+        # Given the file itself, ijson's C backend parses and builds the rows with no Python between.
+        yield from ijson.items(body, "item", use_float=False)
     except (ProtocolError, Urllib3Timeout, OSError) as error:
         raise PartnerApiError(
             f"the connection broke while reading the response ({type(error).__name__})", retryable=True
@@ -134,22 +135,31 @@ def _array_items(response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
 
 
 class _Chunks:
-    """The response as a file ijson can read, in bounded chunks."""
+    """The response as a file ijson can read, in bounded chunks, that can look at its first byte."""
 
     def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
         self._response = response
+        self._pending = b""
+
+    def first_byte(self) -> bytes:
+        """The first byte that is not JSON whitespace (b"" for an empty body), left unread."""
+        while True:
+            chunk = self._response.read(READ_CHUNK_BYTES)
+            if not chunk:
+                return b""
+            stripped = chunk.lstrip(b" \t\r\n")
+            if stripped:
+                self._pending = stripped
+                return stripped[:1]
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson probes with read(0) to learn whether the source gives bytes.
             return b""
-        return self._response.read(READ_CHUNK_BYTES if size < 0 else min(size, READ_CHUNK_BYTES))
-
-
-_JSON_KINDS = {"start_map": "object", "string": "string", "number": "number", "boolean": "boolean"}
-
-
-def _json_kind(event: str) -> str:
-    return _JSON_KINDS.get(event, event)
+        limit = READ_CHUNK_BYTES if size < 0 else min(size, READ_CHUNK_BYTES)
+        if self._pending:
+            chunk, self._pending = self._pending[:limit], self._pending[limit:]
+            return chunk
+        return self._response.read(limit)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
