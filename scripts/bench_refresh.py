@@ -1,0 +1,119 @@
+"""Refresh benchmark: a day of partner data to a CSV in S3, by this project's handler and by the
+naive approach (whole response in memory, csv.DictWriter, upload_file).
+
+Both run in a fresh process per measurement (peak RSS is per process), on the same interpreter,
+against the partner API simulator and the same local S3 endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench_s3 import BenchS3
+from lambda_host import LambdaProcess
+from partner_api import PartnerApiSimulator
+from partner_data import Volume, row_count
+
+HERE = Path(__file__).resolve().parent
+BUCKET = "bench-refresh"
+DAY = date(2026, 11, 27)
+
+
+@dataclass(frozen=True)
+class Setup:
+    s3: BenchS3
+    simulator: PartnerApiSimulator
+    code_dir: Path
+    runtime_dir: Path
+    python: str
+
+
+def _ours(setup: Setup, table: str) -> dict[str, Any]:
+    env = {
+        **setup.s3.environment(),
+        "PARTNER_API_URL": setup.simulator.url,
+        "DATA_BUCKET": BUCKET,
+        "DATASETS": table,
+    }
+    started = time.perf_counter()
+    with LambdaProcess(
+        "handler.lambda_handler",
+        [setup.code_dir],
+        runtime_dir=setup.runtime_dir,
+        env=env,
+        python=setup.python,
+        stderr=subprocess.DEVNULL,
+    ) as function:
+        reply = function.invoke({"date": DAY.isoformat(), "datasets": [table]})
+    seconds = time.perf_counter() - started
+    if not reply.get("ok"):
+        raise RuntimeError(f"the handler failed: {reply.get('error_type')}: {reply.get('error_message')}")
+    return {"seconds": seconds, "rows": reply["result"]["rows"], "peak_rss_kb": reply["max_rss_kb"]}
+
+
+def _naive(setup: Setup, table: str) -> dict[str, Any]:
+    env = {**os.environ, **setup.s3.environment(), "PYTHONPATH": str(setup.runtime_dir)}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [
+            setup.python,
+            str(HERE / "naive_refresh.py"),
+            "--url",
+            setup.simulator.url,
+            "--bucket",
+            BUCKET,
+            "--table",
+            table,
+            "--date",
+            DAY.isoformat(),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode:
+        raise RuntimeError(f"the naive refresh failed: {result.stderr[-500:]}")
+    report = json.loads(result.stdout)
+    return {"seconds": seconds, "rows": report["rows"], "peak_rss_kb": report["peak_rss_kb"]}
+
+
+CONTENDERS = {
+    "partner-data refresh": (
+        "this project's handler (refresh_partner_data.zip): streamed, spooled, multipart",
+        _ours,
+    ),
+    "naive": ("json.loads of the whole body, csv.DictWriter, upload_file (the original's approach)", _naive),
+}
+
+
+def run_case(setup: Setup, table: str, volume: Volume, runs: int) -> dict[str, Any]:
+    """Every contender on one dataset-day; medians over ``runs``."""
+    setup.simulator.state.volume = volume
+    expected = row_count(table, DAY, volume)
+    results = {}
+    for name, (how, run) in CONTENDERS.items():
+        attempts = []
+        for _ in range(runs):
+            attempt = run(setup, table)
+            if attempt["rows"] != expected:
+                raise RuntimeError(f"{name} wrote {attempt['rows']} rows of {expected}")
+            attempts.append(attempt)
+        seconds = statistics.median(a["seconds"] for a in attempts)
+        results[name] = {
+            "how": how,
+            "runs": attempts,
+            "median_seconds": seconds,
+            "rows_per_second": expected / seconds,
+            "median_peak_rss_mb": statistics.median(a["peak_rss_kb"] for a in attempts) / 1024,
+        }
+    return {"table": table, "rows": expected, "contenders": results}

@@ -1,0 +1,50 @@
+"""The benchmark harness, in its quick mode: it runs, measures, and reports what it saw."""
+
+import json
+
+import pytest
+
+import bench
+from bench_s3 import s3_operation
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "operation"),
+    [
+        ("GET", "/b", "versions&max-keys=1000", "ListObjectVersions"),
+        ("GET", "/b", "list-type=2&prefix=", "ListObjectsV2"),
+        ("GET", "/b", "uploads", "ListMultipartUploads"),
+        ("POST", "/b", "delete", "DeleteObjects"),
+        ("DELETE", "/b/k", "uploadId=x", "AbortMultipartUpload"),
+        ("DELETE", "/b/k", "", "DeleteObject"),
+        ("HEAD", "/b", "", "HeadBucket"),
+        ("PUT", "/b/k", "partNumber=1&uploadId=x", "UploadPart"),
+        ("PUT", "/b/k", "", "PutObject"),
+        ("POST", "/b/k", "uploads", "CreateMultipartUpload"),
+        ("POST", "/b/k", "uploadId=x", "CompleteMultipartUpload"),
+    ],
+)
+def test_requests_are_counted_by_s3_operation(method, path, query, operation):
+    assert s3_operation(method, path, query) == operation
+
+
+def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
+    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    purge = {r["name"]: r for r in results["purge"]}
+    ours, seed = purge["partner-data purge"], purge["seed runbook"]
+    assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+    assert not ours["left_behind"]
+    assert ours["abort_requests"] == 5
+    assert ours["deletes_per_1000_removed"] <= 2
+    assert seed["left_behind"], "the seed never aborts multipart uploads"
+    assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
+    for case in results["refresh"]:
+        for contender in case["contenders"].values():
+            assert contender["median_peak_rss_mb"] > 10
+            assert contender["rows_per_second"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| partner-data purge |" in table
+    assert "**left data behind**" in table
+    assert "| establishment | 20,000 | naive |" in table
+    assert results["headlines"]["refresh_rows"] == 20_000
