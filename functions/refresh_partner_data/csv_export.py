@@ -49,16 +49,11 @@ def _flatten_into(cells: dict[str, str], prefix: str, mapping: dict[str, Any]) -
 
 
 def cell_text(value: Any) -> str:
+    """A value as a CSV field: null is empty, a string is itself, anything else its JSON text."""
     if value is None:
         return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, int | Decimal):
-        return str(value)
     return json_text(value)
 
 
