@@ -4,25 +4,19 @@ Every contender talks to it over HTTP from its own process; this process only se
 buckets (straight into moto's backend, which is quick) and counts requests at the server, so the
 count is the same for a Python, a Go or a shell client.
 
-moto is patched the same way for every contender (scripts/moto_patches.py): its backend is made
-thread-safe, as S3 is, and its ListObjectVersions stops deep-copying the whole bucket on every
-call (one page of a 21,000-entry bucket would take over ten seconds). No answer changes.
+moto is patched the same way for every contender (scripts/moto_patches.py, applied by LocalAws):
+its backend is made thread-safe, as S3 is, and its ListObjectVersions stops deep-copying the
+whole bucket on every call (one page of a 21,000-entry bucket would take over ten seconds).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import urllib.request
 from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
-import boto3
-
-import moto_patches
-
-ACCOUNT, REGION = "123456789012", "us-east-1"
+from local_aws import ACCOUNT, LocalAws
 
 
 def s3_operation(method: str, path: str, query: str) -> str:
@@ -70,65 +64,23 @@ class _Counting:
         return self.app(environ, start_response)
 
 
-class BenchS3:
-    """moto's server on a free loopback port, with request counts and fast seeding."""
+class BenchS3(LocalAws):
+    """The local AWS endpoint, counting S3 requests, with fast seeding and inventories."""
 
     def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        self._counting: _Counting | None = None
 
-        moto_patches.serialize_s3_backend()
-        moto_patches.shallow_copy_version_listing()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._counting = _Counting(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", 0, self._counting, True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="bench-s3", daemon=True)
-        self.endpoint = "http://{}:{}".format(*self._server.server_address[:2])
+        def count(app: Any) -> _Counting:
+            self._counting = _Counting(app)
+            return self._counting
 
-    def start(self) -> BenchS3:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> BenchS3:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",  # noqa: S106 - moto accepts anything
-        )
-
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-        }
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=30).close()
+        super().__init__(middleware=count)
 
     # Counting ---------------------------------------------------------------------------------
 
     def take_counts(self) -> dict[str, int]:
         """The requests counted since the last call, by operation."""
+        assert self._counting is not None
         with self._counting.lock:
             counts = dict(self._counting.counts)
             self._counting.counts.clear()

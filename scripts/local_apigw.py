@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from apigw_events import proxy_event
+from background_server import BackgroundServer
 
 #: API Gateway's payload limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -24,7 +25,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class LocalApiGateway:
+class LocalApiGateway(BackgroundServer):
     """Serves one POST route on a loopback port, in a background thread."""
 
     def __init__(
@@ -33,27 +34,18 @@ class LocalApiGateway:
         self.stage, self.path = stage, path
         self._invoke = invoke
         self._lock = threading.Lock()  # One function process handles one event at a time.
-        self._server = _Server((host, 0), _Handler)
-        self._server.gateway = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-apigw", daemon=True)
+        server = _Server((host, 0), _Handler)
+        server.gateway = self
+        super().__init__(server, "local-apigw")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self.address
         return f"http://{host}:{port}/{self.stage}/{self.path}"
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             return self._invoke(event)
-
-    def start(self) -> LocalApiGateway:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 class _Server(ThreadingHTTPServer):

@@ -13,25 +13,20 @@ All on loopback, on free ports. Names follow the Terraform defaults (``name_pref
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
-
-import moto_patches
 from lambda_host import LambdaProcess, make_runtime_dir, runtime_python
 from local_apigw import LocalApiGateway
+from local_aws import ACCOUNT, REGION, LocalAws
 from partner_api import PartnerApiSimulator
 from partner_data import TABLES, Volume
 
 NAME_PREFIX = "partner-data"  # terraform/variables.tf: name_prefix
-ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's account and region
 BUCKET = f"{NAME_PREFIX}-{ACCOUNT}-{REGION}"  # terraform/main.tf: local.bucket_name
 PASSWORD_PARAMETER = f"/{NAME_PREFIX}/purge-password"  # terraform/main.tf: module.purge_password
 TOKEN_PARAMETER = f"/{NAME_PREFIX}/partner-api-token"  # terraform/main.tf: module.partner_api_token
@@ -71,7 +66,7 @@ class LocalStack:
         self.password = password
         self.token = token
         self.on_step = on_step
-        self.endpoint = ""
+        self.aws: LocalAws | None = None
         self.simulator: PartnerApiSimulator | None = None
         self.refresh_function: LambdaProcess | None = None
         self.purge_function: LambdaProcess | None = None
@@ -121,38 +116,19 @@ class LocalStack:
         return self.work_dir / "logs"
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
-        )
+        assert self.aws is not None
+        return self.aws.client(service)
 
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-        }
+    @property
+    def endpoint(self) -> str:
+        return self.aws.endpoint if self.aws else ""
 
     # Steps -------------------------------------------------------------------------------------
 
     def _start_aws(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # No access log line per request.
-        moto_patches.serialize_s3_backend()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        self._started.append(Started("local AWS", server.stop))
-        host, port = server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        # moto keeps its state per Python process, not per server: start from an empty account.
-        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset, timeout=10).close()
+        self.aws = LocalAws().start()
+        self._started.append(Started("local AWS", self.aws.stop))
+        self.aws.reset()
         s3, ssm = self.client("s3"), self.client("ssm")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -170,6 +146,7 @@ class LocalStack:
         python, _ = runtime_python()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         assert self.simulator is not None
+        assert self.aws is not None
         environments = {
             "refresh_partner_data": {
                 "PARTNER_API_URL": self.simulator.url,
@@ -192,7 +169,7 @@ class LocalStack:
                 "handler.lambda_handler",
                 [code_dir],
                 runtime_dir=runtime_dir,
-                env={**self.environment(), **environments[package]},
+                env={**self.aws.environment(), **environments[package]},
                 function_name=function_name,
                 stderr=log,
                 python=python,

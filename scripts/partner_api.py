@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from background_server import BackgroundServer
 from partner_data import TABLES, Volume, rows_json
 
 PATH = "/api/InteliFunctionGetData"
@@ -215,7 +216,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class PartnerApiSimulator:
+class PartnerApiSimulator(BackgroundServer):
     """The simulator on a loopback port, in a background thread. Use as a context manager."""
 
     def __init__(
@@ -227,13 +228,13 @@ class PartnerApiSimulator:
         port: int = 0,
     ) -> None:
         self.state = SimulatorState(token=token, volume=volume or Volume())
-        self._server = _Server((host, port), _Handler)
-        self._server.state = self.state
-        self._thread = threading.Thread(target=self._server.serve_forever, name="partner-api", daemon=True)
+        server = _Server((host, port), _Handler)
+        server.state = self.state
+        super().__init__(server, "partner-api")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self.address
         return f"http://{host}:{port}{PATH}"
 
     @property
@@ -243,30 +244,6 @@ class PartnerApiSimulator:
     @property
     def requests(self) -> list[Request]:
         return self.state.requests
-
-    def start(self) -> PartnerApiSimulator:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def serve_forever(self) -> None:
-        """Serves in the calling thread until interrupted (the command-line use)."""
-        try:
-            self._server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._server.server_close()
-
-    def __enter__(self) -> PartnerApiSimulator:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(args.fail_first, args.fail_status, args.retry_after, delay_seconds=args.delay)
     simulator.faults.update(dict.fromkeys(TABLES, faults))
     print(f"partner API simulator listening on {simulator.url}", flush=True)
-    simulator.serve_forever()
+    simulator.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from moto import mock_aws
 
 import moto_patches
 from lambda_shared import aws
+from local_aws import LocalAws
 from support import REGION
 
 
@@ -47,15 +48,10 @@ def ssm(moto_aws):
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
+def local_aws() -> Iterator[LocalAws]:
     """A real local AWS endpoint (moto's server) on a free loopback port, for other processes."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with LocalAws() as aws:
+        yield aws
 
 
 @pytest.fixture(scope="session")

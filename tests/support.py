@@ -47,24 +47,3 @@ def bucket_contents(s3_client, bucket: str, prefix: str = "") -> dict[str, int]:
 def response_body(response: dict) -> dict:
     assert response["headers"]["Content-Type"] == "application/json"
     return json.loads(response["body"])
-
-
-def endpoint_env(endpoint: str) -> dict[str, str]:
-    """Environment for a process that talks to the local AWS endpoint with fake credentials."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }
-
-
-def endpoint_client(endpoint: str, service: str):
-    import boto3
-
-    return boto3.client(service, endpoint_url=endpoint, **_credentials())
-
-
-def _credentials() -> dict[str, str]:
-    return {"region_name": REGION, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -20,7 +20,6 @@ import package
 from apigw_events import proxy_event
 from lambda_host import LambdaProcess, runtime_python
 from partner_api import PartnerApiSimulator
-from support import endpoint_client, endpoint_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
@@ -292,16 +291,14 @@ def test_the_refresh_zip_parses_with_ijson_from_the_zip_and_zones_from_tzdata(
     assert backend == ("yajl2_c" if is_313 else "python")
 
 
-def test_the_purge_zip_answers_a_purge_from_an_empty_folder(
-    built, tmp_path, moto_endpoint, lambda_runtime_dir
-):
+def test_the_purge_zip_answers_a_purge_from_an_empty_folder(built, tmp_path, local_aws, lambda_runtime_dir):
     code_dir = unpack(built["arm64"] / "dist" / "purge_bucket.zip", tmp_path / "code")
     bucket, parameter = f"zip-{uuid.uuid4().hex[:10]}", f"/zip-test/{uuid.uuid4().hex}"
-    s3, ssm = endpoint_client(moto_endpoint, "s3"), endpoint_client(moto_endpoint, "ssm")
+    s3, ssm = local_aws.client("s3"), local_aws.client("ssm")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="a.csv", Body=b"x")
     ssm.put_parameter(Name=parameter, Value="zip-password", Type="SecureString")
-    env = {**endpoint_env(moto_endpoint), "PASSWORD_PARAMETER": parameter, "ALLOWED_BUCKETS": bucket}
+    env = {**local_aws.environment(), "PASSWORD_PARAMETER": parameter, "ALLOWED_BUCKETS": bucket}
     body = json.dumps({"bucket_name": bucket, "password": "zip-password"}).encode()
 
     with LambdaProcess(
@@ -319,14 +316,14 @@ def test_the_purge_zip_answers_a_purge_from_an_empty_folder(
 
 
 def test_the_refresh_zip_answers_a_refresh_from_an_empty_folder(
-    built, tmp_path, moto_endpoint, lambda_runtime_dir
+    built, tmp_path, local_aws, lambda_runtime_dir
 ):
     code_dir = unpack(built[HOST_ARCH] / "dist" / "refresh_partner_data.zip", tmp_path / "code")
     bucket = f"zip-{uuid.uuid4().hex[:10]}"
-    s3 = endpoint_client(moto_endpoint, "s3")
+    s3 = local_aws.client("s3")
     s3.create_bucket(Bucket=bucket)
     with PartnerApiSimulator() as simulator:
-        env = {**endpoint_env(moto_endpoint), "PARTNER_API_URL": simulator.url, "DATA_BUCKET": bucket}
+        env = {**local_aws.environment(), "PARTNER_API_URL": simulator.url, "DATA_BUCKET": bucket}
         with LambdaProcess(
             "handler.lambda_handler",
             [code_dir],

@@ -12,19 +12,18 @@ import pytest
 from lambda_host import LambdaProcess, link_packages
 from partner_api import PartnerApiSimulator
 from partner_data import Volume
-from support import endpoint_client, endpoint_env
 
 FUNCTIONS = Path(__file__).parents[1] / "functions"
 LAMBDA_MEMORY_MB = 256
 
 
-def peak_rss_mb(rows: int, endpoint: str, runtime_dir: Path, deps_dir: Path, tmp_path: Path) -> float:
+def peak_rss_mb(rows: int, local_aws, runtime_dir: Path, deps_dir: Path, tmp_path: Path) -> float:
     bucket = f"memory-{uuid.uuid4().hex[:12]}"
-    s3 = endpoint_client(endpoint, "s3")
+    s3 = local_aws.client("s3")
     s3.create_bucket(Bucket=bucket)
     with PartnerApiSimulator(volume=Volume(establishments=rows)) as simulator:
         env = {
-            **endpoint_env(endpoint),
+            **local_aws.environment(),
             "PARTNER_API_URL": simulator.url,
             "DATA_BUCKET": bucket,
             "DATASETS": "establishment",
@@ -48,10 +47,10 @@ def peak_rss_mb(rows: int, endpoint: str, runtime_dir: Path, deps_dir: Path, tmp
 
 
 @pytest.mark.slow
-def test_peak_memory_is_flat_from_ten_thousand_to_a_million_rows(moto_endpoint, lambda_runtime_dir, tmp_path):
+def test_peak_memory_is_flat_from_ten_thousand_to_a_million_rows(local_aws, lambda_runtime_dir, tmp_path):
     deps = link_packages(tmp_path / "deps", ["ijson", "tzdata"])
-    small = peak_rss_mb(10_000, moto_endpoint, lambda_runtime_dir, deps, tmp_path)
-    large = peak_rss_mb(1_000_000, moto_endpoint, lambda_runtime_dir, deps, tmp_path)
+    small = peak_rss_mb(10_000, local_aws, lambda_runtime_dir, deps, tmp_path)
+    large = peak_rss_mb(1_000_000, local_aws, lambda_runtime_dir, deps, tmp_path)
     print(f"peak RSS: {small:.1f} MB at 10,000 rows, {large:.1f} MB at 1,000,000 rows")
     assert large - small < 8, f"{small:.1f} MB -> {large:.1f} MB"
     assert large < LAMBDA_MEMORY_MB * 0.6

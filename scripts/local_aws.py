@@ -1,0 +1,65 @@
+"""moto's server in this process, on a free loopback port: the local AWS endpoint.
+
+The demo, the benchmarks and the tests that run a function in another process use it. moto is
+patched as S3 behaves (scripts/moto_patches.py), and ``reset()`` empties it: moto keeps its state
+per Python process, not per server.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+import moto_patches
+from background_server import BackgroundServer
+
+ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's account and region
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # moto accepts anything
+
+WsgiApp = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalAws(BackgroundServer):
+    def __init__(self, *, middleware: Callable[[WsgiApp], WsgiApp] | None = None) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        moto_patches.serialize_s3_backend()
+        moto_patches.shallow_copy_version_listing()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # No access log line per request.
+        app: WsgiApp = DomainDispatcherApplication(create_backend_app)
+        if middleware:
+            app = middleware(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        super().__init__(server, "local-aws")
+        self.endpoint = "http://{}:{}".format(*self.address)
+
+    def environment(self) -> dict[str, str]:
+        """What a process needs to talk to this endpoint, with boto3 knowing nothing of it."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            **CREDENTIALS,
+        }
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=30).close()
