@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 import moto_patches
-from lambda_shared import aws
+from lambda_shared import aws, parameters
 from local_aws import LocalAws
 from support import REGION
 
@@ -25,8 +25,10 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     aws.client.cache_clear()
+    parameters.secure_parameter.cache_clear()
     yield
     aws.client.cache_clear()
+    parameters.secure_parameter.cache_clear()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from botocore.stub import ANY, Stubber
 
 from apigw_events import proxy_event
 from aws_faults import fail_requests, s3_error_xml
-from lambda_shared import aws
+from lambda_shared import aws, parameters
 from purge_bucket import continuation, handler
 from purge_bucket.continuation import Continuation
 from purge_bucket.deletion import PurgeCounts
@@ -23,7 +23,6 @@ def purge_env(s3, ssm, monkeypatch):
     ssm.put_parameter(Name=PARAMETER, Value=PASSWORD, Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
     monkeypatch.setenv("ALLOWED_BUCKETS", f"{BUCKET}, {OTHER_ALLOWED}")
-    monkeypatch.setattr(handler, "_passwords", {})
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     return s3
@@ -179,7 +178,7 @@ def test_password_rotation_takes_effect_after_the_cache_expires(purge_env, ssm, 
     assert call(request(password="wrong"))["statusCode"] == 401
     ssm.put_parameter(Name=PARAMETER, Value="rotated", Type="SecureString", Overwrite=True)
     assert call(request(password="rotated"))["statusCode"] == 401, "cached value still in use"
-    (parameter,) = handler._passwords.values()
+    parameter = parameters.secure_parameter(PARAMETER)
     monkeypatch.setattr(parameter, "_expires_at", time.monotonic() - 1)
     assert call(request(password="rotated"))["statusCode"] == 200
 
@@ -212,7 +211,6 @@ def test_object_lock_gets_500_with_what_was_and_was_not_deleted(s3, ssm, monkeyp
     ssm.put_parameter(Name=PARAMETER, Value=PASSWORD, Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
     monkeypatch.setenv("ALLOWED_BUCKETS", locked)
-    monkeypatch.setattr(handler, "_passwords", {})
     s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
     s3.put_object(Bucket=locked, Key="held.csv", Body=b"x", ObjectLockLegalHoldStatus="ON")
     seed_versions(locked, ["free-1.csv", "free-2.csv"])

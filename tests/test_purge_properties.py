@@ -40,7 +40,6 @@ def guarded_bucket(s3, ssm, monkeypatch):
     ssm.put_parameter(Name=PARAMETER, Value=PASSWORD, Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
     monkeypatch.setenv("ALLOWED_BUCKETS", BUCKET)
-    monkeypatch.setattr(handler, "_passwords", {})
     s3.create_bucket(Bucket=BUCKET)
     seed_versions(BUCKET, ["keep/me.csv"])
     return s3

@@ -40,7 +40,6 @@ def refresh_env(s3, ssm, simulator, monkeypatch):
     monkeypatch.setenv("DATA_BUCKET", BUCKET)
     monkeypatch.delenv("DATASETS", raising=False)
     monkeypatch.delenv("TIMEZONE", raising=False)
-    monkeypatch.setattr(handler, "_tokens", {})
     monkeypatch.setattr(handler, "now", lambda: NOW)
     monkeypatch.setattr(
         handler, "RETRY_POLICY", RetryPolicy(attempts=3, base_delay=0.01, max_retry_after=0.05)

@@ -260,7 +260,6 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     ssm.put_parameter(Name=parameter, Value="a long enough password", Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", parameter)
     monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
-    monkeypatch.setattr(purge_handler, "_passwords", {})
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     seed_versions(bucket, ["a", "b"], versions=2)
@@ -293,7 +292,6 @@ def test_refresh_role_allows_exactly_what_the_refresh_handler_calls(s3, ssm, mon
         "TRANSFER_CONFIG",
         s3_upload.TransferConfig(multipart_threshold=five_mib, multipart_chunksize=five_mib),
     )
-    monkeypatch.setattr(refresh_handler, "_tokens", {})
     monkeypatch.setattr(refresh_handler, "RETRY_POLICY", RetryPolicy(attempts=1))
     with PartnerApiSimulator(token="token-for-iam-test", volume=Volume(establishments=250_000)) as simulator:
         monkeypatch.setenv("PARTNER_API_URL", simulator.url)

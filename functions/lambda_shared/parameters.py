@@ -6,6 +6,7 @@ Errors are never cached, and no exception raised here carries the parameter's va
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -71,3 +72,9 @@ class SecureParameter:
         value = response["Parameter"]["Value"]
         register_secret(value)
         return value
+
+
+@functools.cache
+def secure_parameter(name: str) -> SecureParameter:
+    """The one SecureParameter of ``name`` in this execution environment, so its cache is shared."""
+    return SecureParameter(name)

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_shared import aws
 from lambda_shared.logs import get_logger
-from lambda_shared.parameters import ParameterNotFound, ParameterUnavailable, SecureParameter
+from lambda_shared.parameters import ParameterNotFound, ParameterUnavailable, secure_parameter
 from purge_bucket import continuation
 from purge_bucket.auth import passwords_match
 from purge_bucket.config import Settings
@@ -35,7 +35,6 @@ SAFETY_MARGIN_SECONDS = 4.0
 DELETE_WORKERS = 8
 
 UNAUTHORIZED = "Unauthorized"
-_passwords: dict[str, SecureParameter] = {}
 
 
 class _Unavailable(Exception):
@@ -151,9 +150,8 @@ def _stored_password(settings: Settings) -> str:
     if not name:
         logger.error("no password parameter configured: every request is denied")
         return ""
-    parameter = _passwords.setdefault(name, SecureParameter(name))
     try:
-        stored = parameter.value()
+        stored = secure_parameter(name).value()
     except ParameterNotFound as error:
         logger.error("password parameter missing: every request is denied", extra={"error": str(error)})
         return ""

@@ -18,7 +18,7 @@ import urllib3
 
 from lambda_shared import aws
 from lambda_shared.logs import get_logger
-from lambda_shared.parameters import ParameterError, SecureParameter
+from lambda_shared.parameters import ParameterError, secure_parameter
 from refresh_partner_data.config import Settings
 from refresh_partner_data.events import plan_from_event
 from refresh_partner_data.export import Exporter, ExportResult, object_key
@@ -32,8 +32,6 @@ PARALLEL_EXPORTS = 3
 MIN_SECONDS_PER_EXPORT = 30.0
 RETRY_POLICY = RetryPolicy()
 HTTP_TIMEOUT = urllib3.Timeout(connect=10.0, read=60.0)
-
-_tokens: dict[str, SecureParameter] = {}
 
 
 class RefreshFailed(Exception):
@@ -102,9 +100,8 @@ def _token(settings: Settings) -> str | None:
     name = settings.token_parameter
     if not name:
         return None
-    parameter = _tokens.setdefault(name, SecureParameter(name))
     try:
-        token = parameter.value()
+        token = secure_parameter(name).value()
     except ParameterError as error:
         raise RefreshFailed(f"the partner API token could not be read: {error}") from None
     return token or None
