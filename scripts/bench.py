@@ -18,7 +18,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import zipfile
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -29,11 +28,12 @@ import bench_refresh
 import package
 from bench_s3 import BenchS3
 from lambda_host import make_runtime_dir, runtime_python
+from local_stack import unpack
 from partner_api import PartnerApiSimulator
 from partner_data import Volume
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x86_64")
+HOST_ARCH = package.ARCHITECTURE_OF_MACHINE.get(platform.machine(), "x86_64")
 
 
 def machine() -> dict[str, Any]:
@@ -56,12 +56,6 @@ def tool_version(command: list[str]) -> str:
     return (
         (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "unavailable"
     )
-
-
-def unpack(zip_path: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(dest)
-    return dest
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:

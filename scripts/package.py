@@ -41,6 +41,8 @@ PLATFORMS = {
     "arm64": ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"),
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"),
 }
+#: Lambda's architecture for each `platform.machine()` that has one.
+ARCHITECTURE_OF_MACHINE = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
 FILE_MODE = 0o100644

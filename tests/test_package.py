@@ -19,11 +19,12 @@ import pytest
 import package
 from apigw_events import proxy_event
 from lambda_host import LambdaProcess, runtime_python
+from local_stack import unpack
 from partner_api import PartnerApiSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
-HOST_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+HOST_ARCH = package.ARCHITECTURE_OF_MACHINE[platform.machine()]
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 
 
@@ -253,12 +254,6 @@ def test_vendored_versions_match_the_development_pins():
 
 
 # The zips work from an empty folder ------------------------------------------------------------
-
-
-def unpack(zip_path: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(dest)
-    return dest
 
 
 def isolated_python(code: str, path: list[Path], python: str) -> str:
