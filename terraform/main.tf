@@ -12,9 +12,16 @@ locals {
   purgeable_buckets = distinct(concat([module.data_bucket.bucket_name], var.extra_purgeable_buckets))
   s3_arn            = "arn:${data.aws_partition.current.partition}:s3:::"
 
-  kms_statements = var.kms_key_arn == null ? [] : [{
+  # The refresh writes SSE-KMS objects (multipart uploads read their parts' keys back) and sends
+  # failed runs to the encrypted queue; the purge only decrypts its SecureString.
+  refresh_kms_statements = var.kms_key_arn == null ? [] : [{
     sid       = "UseTheProjectKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }]
+  purge_kms_statements = var.kms_key_arn == null ? [] : [{
+    sid       = "DecryptThePassword"
+    actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
   }]
 
@@ -44,7 +51,7 @@ locals {
       actions   = ["ssm:GetParameter"]
       resources = [module.partner_api_token[0].arn]
     }] : [],
-    local.kms_statements,
+    local.refresh_kms_statements,
   )
 
   purge_statements = concat(
@@ -65,17 +72,18 @@ locals {
         resources = [module.purge_password.arn]
       },
     ],
-    local.kms_statements,
+    local.purge_kms_statements,
   )
 }
 
 module "data_bucket" {
   source = "./modules/data_bucket"
 
-  bucket_name       = local.bucket_name
-  expiration_days   = var.data_expiration_days
-  access_log_bucket = var.data_access_log_bucket
-  kms_key_arn       = var.kms_key_arn
+  bucket_name         = local.bucket_name
+  expiration_days     = var.data_expiration_days
+  access_log_bucket   = var.data_access_log_bucket
+  kms_key_arn         = var.kms_key_arn
+  deletion_protection = var.data_bucket_deletion_protection
 }
 
 module "purge_password" {
@@ -93,11 +101,20 @@ module "partner_api_token" {
   count  = var.partner_api_token_enabled ? 1 : 0
 
   name          = "/${local.name}/partner-api-token"
-  description   = "Token the refresh function sends to the partner API as `code`."
+  description   = "Token the refresh function sends to the partner API."
   value         = var.partner_api_token
   value_version = var.partner_api_token_version
   min_length    = 8
   kms_key_arn   = var.kms_key_arn
+}
+
+# Every refresh run that did not happen: written by the scheduler when it cannot deliver a run,
+# and by Lambda when a run still fails after its retries. Each message names the day.
+resource "aws_sqs_queue" "refresh_failures" {
+  name                      = "${local.name}-refresh-failures"
+  message_retention_seconds = 1209600 # 14 days, the most SQS keeps.
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+  kms_master_key_id         = var.kms_key_arn
 }
 
 module "refresh_function" {
@@ -105,36 +122,37 @@ module "refresh_function" {
 
   name                           = "${local.name}-refresh"
   description                    = "Writes yesterday's partner datasets to S3 as CSV."
+  region                         = var.region
   zip_path                       = "${local.dist_dir}/refresh_partner_data.zip"
   package_architecture           = local.package_architecture
   architecture                   = var.lambda_architecture
   memory_size                    = var.refresh_memory_mb
   timeout                        = var.refresh_timeout_seconds
-  reserved_concurrent_executions = 1 # Two runs never overlap.
+  reserved_concurrent_executions = var.refresh_reserved_concurrency
   environment_variables          = local.refresh_environment
   policy_statements              = local.refresh_statements
   log_retention_days             = var.log_retention_days
   kms_key_arn                    = var.kms_key_arn
   errors_alarm                   = { alarm_actions = var.alarm_sns_topic_arns }
 
-  # The schedule invokes asynchronously: a failed run is retried by Lambda, then recorded in
-  # the schedule's dead-letter queue, which thereby lists every day that was not refreshed.
   async_invoke = {
     maximum_retry_attempts       = var.refresh_retry_attempts
     maximum_event_age_in_seconds = 21600
-    on_failure_destination_arn   = module.refresh_schedule.dead_letter_queue_arn
+    on_failure_destination_arn   = aws_sqs_queue.refresh_failures.arn
   }
 }
 
 module "refresh_schedule" {
-  source = "./modules/refresh_schedule"
+  source = "./modules/lambda_schedule"
 
-  name                = "${local.name}-daily-refresh"
-  function_arn        = module.refresh_function.function_arn
-  schedule_expression = var.refresh_schedule_expression
-  schedule_timezone   = var.timezone
-  enabled             = var.refresh_schedule_enabled
-  kms_key_arn         = var.kms_key_arn
+  name                  = "${local.name}-daily-refresh"
+  region                = var.region
+  function_arn          = module.refresh_function.function_arn
+  schedule_expression   = var.refresh_schedule_expression
+  schedule_timezone     = var.timezone
+  enabled               = var.refresh_schedule_enabled
+  dead_letter_queue_arn = aws_sqs_queue.refresh_failures.arn
+  kms_key_arn           = var.kms_key_arn
 }
 
 module "purge_function" {
@@ -142,6 +160,7 @@ module "purge_function" {
 
   name                           = "${local.name}-purge"
   description                    = "Deletes every object version in an allowed bucket, behind the purge endpoint."
+  region                         = var.region
   zip_path                       = "${local.dist_dir}/purge_bucket.zip"
   package_architecture           = local.package_architecture
   architecture                   = var.lambda_architecture
@@ -162,6 +181,15 @@ module "purge_function" {
   }
 }
 
+# Opt-in: one setting per account and region, which every REST API there shares.
+module "api_gateway_cloudwatch_role" {
+  source = "./modules/api_gateway_cloudwatch_role"
+  count  = var.manage_api_gateway_cloudwatch_role ? 1 : 0
+
+  name   = "${local.name}-apigateway-logs"
+  region = var.region
+}
+
 module "purge_api" {
   source = "./modules/purge_api"
 
@@ -174,7 +202,9 @@ module "purge_api" {
   throttling_burst_limit = var.purge_throttling_burst_limit
   require_api_key        = var.purge_require_api_key
   allowed_source_cidrs   = var.purge_allowed_source_cidrs
-  manage_cloudwatch_role = var.manage_api_gateway_cloudwatch_role
   log_retention_days     = var.log_retention_days
   kms_key_arn            = var.kms_key_arn
+
+  # The stage's logging needs the account's role in place first, when this stack sets it.
+  depends_on = [module.api_gateway_cloudwatch_role]
 }

@@ -3,6 +3,16 @@ output "purge_endpoint_url" {
   value       = module.purge_api.endpoint_url
 }
 
+output "purge_rest_api_id" {
+  description = "ID of the purge REST API."
+  value       = module.purge_api.rest_api_id
+}
+
+output "purge_stage_name" {
+  description = "Stage of the purge endpoint."
+  value       = module.purge_api.stage_name
+}
+
 output "purge_api_key_id" {
   description = "ID of the partner API key (null unless purge_require_api_key)."
   value       = module.purge_api.api_key_id
@@ -54,11 +64,11 @@ output "refresh_schedule_arn" {
 }
 
 output "refresh_dead_letter_queue_url" {
-  description = "Queue of refresh runs that failed or could not be delivered."
-  value       = module.refresh_schedule.dead_letter_queue_url
+  description = "Queue of refresh runs that failed after Lambda's retries or could not be delivered by the schedule."
+  value       = aws_sqs_queue.refresh_failures.url
 }
 
 output "refresh_dead_letter_queue_arn" {
   description = "ARN of that queue."
-  value       = module.refresh_schedule.dead_letter_queue_arn
+  value       = aws_sqs_queue.refresh_failures.arn
 }

@@ -86,6 +86,12 @@ variable "data_expiration_days" {
   default     = null
 }
 
+variable "data_bucket_deletion_protection" {
+  description = "Refuse `terraform destroy` of the data bucket, leaving it and its settings untouched (the rest of the stack is destroyed). Set false and apply before a destroy that should delete the bucket with all its data."
+  type        = bool
+  default     = true
+}
+
 variable "data_access_log_bucket" {
   description = "Bucket that receives the data bucket's server access logs (it must allow the S3 logging service); null for none."
   type        = string
@@ -99,8 +105,12 @@ variable "partner_api_url" {
   type        = string
 
   validation {
-    condition     = can(regex("^https://[^/?#@\\s]+(/[^?#\\s]*)?$", var.partner_api_url))
-    error_message = "partner_api_url must be an https:// URL without a query string or credentials."
+    # Plain http only to loopback: the local partner API simulator (scripts/demo.py).
+    condition = (
+      can(regex("^https://[^/?#@\\s]+(/[^?#\\s]*)?$", var.partner_api_url)) ||
+      can(regex("^http://(127[.]0[.]0[.]1|localhost)(:[0-9]{1,5})?(/[^?#\\s]*)?$", var.partner_api_url))
+    )
+    error_message = "partner_api_url must be an https:// URL without a query string or credentials (plain http only to 127.0.0.1 or localhost)."
   }
 }
 
@@ -141,7 +151,7 @@ variable "datasets" {
 }
 
 variable "timezone" {
-  description = "IANA time zone of the schedule and of \"yesterday\" in the refresh function."
+  description = "IANA time zone of the schedule and of \"yesterday\" in the refresh function. A scheduled time that a daylight-saving change skips does not run: midnight in a zone whose DST starts at 00:00 misses that day's refresh (backfill it by hand)."
   type        = string
   default     = "America/Sao_Paulo"
 
@@ -175,6 +185,17 @@ variable "refresh_timeout_seconds" {
   default     = 900
 }
 
+variable "refresh_reserved_concurrency" {
+  description = "Reserved concurrency of the refresh function; 1 guarantees two runs never overlap. null reserves none: reserving fails in accounts whose concurrency limit is below 100 + the reservation (new accounts start at 10)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.refresh_reserved_concurrency == null || try(var.refresh_reserved_concurrency >= 1 && floor(var.refresh_reserved_concurrency) == var.refresh_reserved_concurrency, false)
+    error_message = "refresh_reserved_concurrency must be null or a whole number >= 1."
+  }
+}
+
 variable "refresh_retry_attempts" {
   description = "Times Lambda retries a failed refresh run (0-2); after that the event goes to the dead-letter queue."
   type        = number
@@ -203,9 +224,18 @@ variable "purge_password_version" {
 }
 
 variable "extra_purgeable_buckets" {
-  description = "Buckets besides the data bucket that the endpoint may purge."
+  description = "Buckets besides the data bucket that the endpoint may purge: exact names (no wildcards), each granted delete in the purge role."
   type        = list(string)
   default     = []
+
+  validation {
+    condition = alltrue([for name in var.extra_purgeable_buckets : (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name)) &&
+      !strcontains(name, "..") &&
+      !can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", name))
+    )])
+    error_message = "extra_purgeable_buckets must hold S3 bucket names (3-63 lowercase letters, digits, dots and hyphens): a wildcard would grant delete on other buckets."
+  }
 }
 
 variable "purge_path" {
@@ -251,13 +281,18 @@ variable "purge_memory_mb" {
 }
 
 variable "purge_reserved_concurrency" {
-  description = "Purges that may run at once (reserved concurrency of the purge function)."
+  description = "Reserved concurrency of the purge function, capping purges (and their background continuations) that run at once. null reserves none: reserving fails in accounts whose concurrency limit is below 100 + the reservation (new accounts start at 10)."
   type        = number
-  default     = 2
+  default     = null
+
+  validation {
+    condition     = var.purge_reserved_concurrency == null || try(var.purge_reserved_concurrency >= 1 && floor(var.purge_reserved_concurrency) == var.purge_reserved_concurrency, false)
+    error_message = "purge_reserved_concurrency must be null or a whole number >= 1."
+  }
 }
 
 variable "manage_api_gateway_cloudwatch_role" {
-  description = "Set the account's API Gateway CloudWatch Logs role in this region (needed for access logs). false if another stack manages it."
+  description = "Create an IAM role and set it as the account's API Gateway CloudWatch Logs role in this region, which the stage's logs need. One setting per account and region: true overwrites any role set there, and destroy resets it (provider 6.x) or leaves it naming the deleted role (5.x). false expects it set already (see the README)."
   type        = bool
-  default     = true
+  default     = false
 }

@@ -1,8 +1,9 @@
 resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_144:The data must stay purgeable on demand; a replica in another region would be out of the purge's reach.
   # checkov:skip=CKV2_AWS_62:Nothing consumes object events: downstream loads the daily files on its own schedule.
-  bucket        = var.bucket_name
-  force_destroy = var.force_destroy
+  bucket = var.bucket_name
+  # With protection off, `terraform destroy` deletes every object version, so it always finishes.
+  force_destroy = !var.deletion_protection
   tags          = var.tags
 }
 
@@ -106,4 +107,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# Terraform destroys a bucket's settings before the bucket. With objects left, the bucket then
+# cannot be deleted (BucketNotEmpty), and it would stay behind stripped of its public access block,
+# TLS-only policy and encryption. This guard depends on every setting, so a destroy (or a
+# replacement of the bucket) reaches it first, and it refuses while protection is on: the bucket and
+# all its settings stay exactly as they were. Turning protection off is an in-place update of
+# `input`, which the destroy-time command reads from state; that is why an apply must come first.
+resource "terraform_data" "deletion_guard" {
+  input            = { protected = var.deletion_protection, bucket = aws_s3_bucket.this.id }
+  triggers_replace = [aws_s3_bucket.this.id]
+
+  provisioner "local-exec" {
+    when = destroy
+    # Plain words only: the same command runs under sh and cmd.exe.
+    command = self.input.protected ? "echo The data bucket ${self.input.bucket} is protected by deletion_protection: nothing of it was touched. To delete it with every object version, set deletion_protection to false, apply, then destroy. 1>&2 && exit 1" : "exit 0"
+  }
+
+  depends_on = [
+    aws_s3_bucket_logging.this,
+    aws_s3_bucket_public_access_block.this,
+    aws_s3_bucket_ownership_controls.this,
+    aws_s3_bucket_server_side_encryption_configuration.this,
+    aws_s3_bucket_versioning.this,
+    aws_s3_bucket_policy.this,
+    aws_s3_bucket_lifecycle_configuration.this,
+  ]
 }

@@ -46,10 +46,10 @@ variable "access_log_bucket" {
   default     = null
 }
 
-variable "force_destroy" {
-  description = "Let `terraform destroy` delete a bucket that still holds objects."
+variable "deletion_protection" {
+  description = "Refuse `terraform destroy` (and replacement) of the bucket, leaving it and its settings untouched. false lets destroy delete the bucket with every object version in it; apply that change before destroying."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "tags" {

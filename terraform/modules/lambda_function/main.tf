@@ -1,12 +1,12 @@
 data "aws_partition" "current" {}
 
-data "aws_region" "current" {}
-
 data "aws_caller_identity" "current" {}
 
 locals {
   # Built from the name, not read from the function, so the role's policy can exist first.
-  function_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${var.name}"
+  function_arn = "arn:${data.aws_partition.current.partition}:lambda:${var.region}:${data.aws_caller_identity.current.account_id}:function:${var.name}"
+  # IAM is global: the region in the name lets the same stack run in several regions of an account.
+  role_name = "${var.name}-${var.region}"
 
   failure_destination = try(var.async_invoke.on_failure_destination_arn, null)
   destination_actions = {
@@ -37,8 +37,8 @@ locals {
 }
 
 resource "aws_iam_role" "this" {
-  name        = var.name
-  description = "Execution role of the ${var.name} Lambda function."
+  name        = local.role_name
+  description = "Execution role of the ${var.name} Lambda function in ${var.region}."
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -49,6 +49,13 @@ resource "aws_iam_role" "this" {
     }]
   })
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_name) <= 64
+      error_message = "The role name ${local.role_name} is longer than IAM's 64 characters: shorten the function name."
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "this" {

@@ -32,3 +32,8 @@ output "errors_alarm_name" {
   description = "Name of the errors alarm, or null."
   value       = try(aws_cloudwatch_metric_alarm.errors[0].alarm_name, null)
 }
+
+output "role_policy" {
+  description = "The role's inline policy document (JSON): everything the function may do."
+  value       = aws_iam_role_policy.this.policy
+}

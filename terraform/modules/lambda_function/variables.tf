@@ -8,6 +8,16 @@ variable "name" {
   }
 }
 
+variable "region" {
+  description = "Region the function is deployed to (its ARN is built before it exists, for its own role's policy)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as sa-east-1."
+  }
+}
+
 variable "description" {
   description = "Description of the function."
   type        = string

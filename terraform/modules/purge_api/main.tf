@@ -72,19 +72,32 @@ resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   description = "Managed by Terraform."
 
-  # A new deployment whenever anything the stage serves changes.
+  # A stage serves a snapshot of the API taken at deployment, resource policy included: a new
+  # deployment whenever what defines the API changes. Only configuration goes into the hash, never
+  # attributes the provider fills in on refresh, so an unchanged API is never redeployed.
   triggers = {
-    redeployment = sha1(jsonencode([
-      aws_api_gateway_resource.purge,
-      aws_api_gateway_method.post,
-      aws_api_gateway_integration.lambda,
-      local.source_ip_policy,
-    ]))
+    redeployment = sha1(jsonencode({
+      path_part        = aws_api_gateway_resource.purge.path_part
+      http_method      = aws_api_gateway_method.post.http_method
+      authorization    = aws_api_gateway_method.post.authorization
+      api_key_required = aws_api_gateway_method.post.api_key_required
+      integration_type = aws_api_gateway_integration.lambda.type
+      integration_uri  = aws_api_gateway_integration.lambda.uri
+      integration_verb = aws_api_gateway_integration.lambda.integration_http_method
+      timeout_ms       = aws_api_gateway_integration.lambda.timeout_milliseconds
+      resource_policy  = local.source_ip_policy
+    }))
   }
 
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [
+    aws_api_gateway_method.post,
+    aws_api_gateway_integration.lambda,
+    aws_api_gateway_rest_api_policy.source_ip,
+  ]
 }
 
 resource "aws_cloudwatch_log_group" "access" {
@@ -94,36 +107,13 @@ resource "aws_cloudwatch_log_group" "access" {
   tags              = var.tags
 }
 
-resource "aws_iam_role" "cloudwatch" {
-  count = var.manage_cloudwatch_role ? 1 : 0
-
-  name        = "${var.name}-apigateway-logs"
-  description = "Lets API Gateway write logs in this account and region."
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "apigateway.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "cloudwatch" {
-  count = var.manage_cloudwatch_role ? 1 : 0
-
-  role       = aws_iam_role.cloudwatch[0].name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-}
-
-data "aws_partition" "current" {}
-
-resource "aws_api_gateway_account" "this" {
-  count = var.manage_cloudwatch_role ? 1 : 0
-
-  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
-  depends_on          = [aws_iam_role_policy_attachment.cloudwatch]
+# API Gateway writes its execution logs (ERROR level, below) to this fixed name, creating the group
+# itself, unencrypted and kept forever, unless it already exists: so it is made here first.
+resource "aws_cloudwatch_log_group" "execution" {
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
 }
 
 resource "aws_api_gateway_stage" "this" {
@@ -158,7 +148,7 @@ resource "aws_api_gateway_stage" "this" {
     })
   }
 
-  depends_on = [aws_api_gateway_account.this]
+  depends_on = [aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -182,7 +172,7 @@ resource "aws_lambda_permission" "api" {
   action        = "lambda:InvokeFunction"
   function_name = var.function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/${var.path_part}"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.this.stage_name}/POST/${var.path_part}"
 }
 
 resource "aws_api_gateway_usage_plan" "this" {

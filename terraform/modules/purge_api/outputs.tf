@@ -23,6 +23,16 @@ output "access_log_group_name" {
   value       = aws_cloudwatch_log_group.access.name
 }
 
+output "execution_log_group_name" {
+  description = "Name of the execution log group (API Gateway's fixed name for this stage)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
+output "deployment_id" {
+  description = "ID of the deployment the stage serves (a new one whenever the API's definition changes)."
+  value       = aws_api_gateway_deployment.this.id
+}
+
 output "api_key_id" {
   description = "ID of the partner API key, or null when require_api_key is false."
   value       = try(aws_api_gateway_api_key.this[0].id, null)

@@ -95,14 +95,8 @@ variable "allowed_source_cidrs" {
   }
 }
 
-variable "manage_cloudwatch_role" {
-  description = "Create the IAM role API Gateway needs to write logs and set it in the account's API Gateway settings for this region (one per account and region: set false if another stack already manages it)."
-  type        = bool
-  default     = true
-}
-
 variable "log_retention_days" {
-  description = "Days CloudWatch Logs keeps the access logs."
+  description = "Days CloudWatch Logs keeps the access and execution logs."
   type        = number
   default     = 365
 
@@ -113,7 +107,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key that encrypts the access log group; null uses CloudWatch Logs' own encryption."
+  description = "KMS key that encrypts the log groups; null uses CloudWatch Logs' own encryption. Its key policy must allow the logs service."
   type        = string
   default     = null
 }

@@ -3,8 +3,9 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^/[A-Za-z0-9_.\\-/]{1,1010}$", var.name)) && !strcontains(var.name, "//")
-    error_message = "name must be a path starting with / made of letters, digits and _ . - /."
+    # RE2 allows at most 1000 repetitions in {n,m}, so the length is checked apart.
+    condition     = can(regex("^/[A-Za-z0-9_./-]+$", var.name)) && length(var.name) <= 1011 && !strcontains(var.name, "//")
+    error_message = "name must be a path of at most 1011 characters, starting with / and made of letters, digits and _ . - /."
   }
 }
 

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the schedule; also names its IAM role and dead-letter queue."
+  description = "Name of the schedule; also names its IAM role (with the region)."
   type        = string
 
   validation {
@@ -18,6 +18,26 @@ variable "function_arn" {
   }
 }
 
+variable "region" {
+  description = "Region of the schedule (IAM role names are global, so the role's name carries it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as sa-east-1."
+  }
+}
+
+variable "dead_letter_queue_arn" {
+  description = "SQS queue that receives the runs the scheduler could not deliver."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.dead_letter_queue_arn))
+    error_message = "dead_letter_queue_arn must be an SQS queue ARN."
+  }
+}
+
 variable "schedule_expression" {
   description = "When to run: a cron() or rate() expression, in schedule_timezone."
   type        = string
@@ -30,7 +50,7 @@ variable "schedule_expression" {
 }
 
 variable "schedule_timezone" {
-  description = "IANA time zone the schedule expression is read in."
+  description = "IANA time zone the schedule expression is read in. A time that does not exist in the zone (skipped by a daylight-saving change) does not run that day: midnight in a zone whose DST starts at 00:00 is skipped once a year."
   type        = string
   default     = "America/Sao_Paulo"
 
@@ -41,7 +61,7 @@ variable "schedule_timezone" {
 }
 
 variable "input" {
-  description = "JSON event the function receives."
+  description = "JSON event the function receives; may hold EventBridge Scheduler's context placeholders such as <aws.scheduler.scheduled-time>."
   type        = string
   default     = "{}"
 
@@ -80,7 +100,7 @@ variable "enabled" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key for the schedule and its dead-letter queue; null uses AWS owned/managed keys."
+  description = "KMS key that encrypts the schedule (and the dead-letter queue, which the role must then be allowed to use); null uses an AWS owned key."
   type        = string
   default     = null
 }

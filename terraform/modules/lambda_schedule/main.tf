@@ -1,16 +1,13 @@
 data "aws_caller_identity" "current" {}
 
-resource "aws_sqs_queue" "dead_letter" {
-  name                      = "${var.name}-dlq"
-  message_retention_seconds = 1209600 # 14 days, the most SQS keeps.
-  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
-  kms_master_key_id         = var.kms_key_arn
-  tags                      = var.tags
+locals {
+  # IAM is global: the region in the name lets the same stack run in several regions of an account.
+  role_name = "${var.name}-${var.region}"
 }
 
-resource "aws_iam_role" "scheduler" {
-  name        = "${var.name}-scheduler"
-  description = "Lets EventBridge Scheduler run ${var.name}."
+resource "aws_iam_role" "this" {
+  name        = local.role_name
+  description = "Lets EventBridge Scheduler run the schedule ${var.name}."
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -21,11 +18,18 @@ resource "aws_iam_role" "scheduler" {
     }]
   })
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_name) <= 64
+      error_message = "The role name ${local.role_name} is longer than IAM's 64 characters: shorten the schedule name."
+    }
+  }
 }
 
-resource "aws_iam_role_policy" "scheduler" {
+resource "aws_iam_role_policy" "this" {
   name = "${var.name}-invoke"
-  role = aws_iam_role.scheduler.id
+  role = aws_iam_role.this.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
@@ -40,7 +44,7 @@ resource "aws_iam_role_policy" "scheduler" {
           Sid      = "SendUndeliveredRuns"
           Effect   = "Allow"
           Action   = "sqs:SendMessage"
-          Resource = aws_sqs_queue.dead_letter.arn
+          Resource = var.dead_letter_queue_arn
         },
       ],
       var.kms_key_arn == null ? [] : [{
@@ -67,7 +71,7 @@ resource "aws_scheduler_schedule" "this" {
 
   target {
     arn      = var.function_arn
-    role_arn = aws_iam_role.scheduler.arn
+    role_arn = aws_iam_role.this.arn
     input    = var.input
 
     retry_policy {
@@ -76,9 +80,9 @@ resource "aws_scheduler_schedule" "this" {
     }
 
     dead_letter_config {
-      arn = aws_sqs_queue.dead_letter.arn
+      arn = var.dead_letter_queue_arn
     }
   }
 
-  depends_on = [aws_iam_role_policy.scheduler]
+  depends_on = [aws_iam_role_policy.this]
 }
