@@ -1,0 +1,166 @@
+# The root stack with its defaults: what each role may do, the functions' configuration contract,
+# the failure queue. The modules' own suites check each resource in detail.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+
+  override_resource {
+    target = module.refresh_function.aws_lambda_function.this
+    values = {
+      arn        = "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-refresh"
+      invoke_arn = "arn:aws:apigateway:sa-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:sa-east-1:123456789012:function:partner-data-refresh/invocations"
+    }
+  }
+  override_resource {
+    target = module.purge_function.aws_lambda_function.this
+    values = {
+      arn        = "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge"
+      invoke_arn = "arn:aws:apigateway:sa-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge/invocations"
+    }
+  }
+  override_resource {
+    target = module.data_bucket.aws_s3_bucket.this
+    values = { arn = "arn:aws:s3:::partner-data-123456789012-sa-east-1" }
+  }
+  override_resource {
+    target = module.purge_password.aws_ssm_parameter.this
+    values = { arn = "arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-password" }
+  }
+  override_resource {
+    target = module.partner_api_token[0].aws_ssm_parameter.this
+    values = { arn = "arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/partner-api-token" }
+  }
+  override_resource {
+    target = aws_sqs_queue.refresh_failures
+    values = { arn = "arn:aws:sqs:sa-east-1:123456789012:partner-data-refresh-failures" }
+  }
+}
+
+variables {
+  region            = "sa-east-1"
+  partner_api_url   = "https://partner.example.com/api/InteliFunctionGetData"
+  purge_password    = "correct-horse-battery-staple"
+  partner_api_token = "partner-token-0123456789"
+  dist_dir          = "tests/fixtures/dist"
+}
+
+run "defaults" {
+  command = apply
+
+  assert {
+    condition     = output.data_bucket_name == "partner-data-123456789012-sa-east-1"
+    error_message = "The bucket is named after the prefix, the account and the region."
+  }
+  assert {
+    condition = local.refresh_environment == {
+      PARTNER_API_URL             = "https://partner.example.com/api/InteliFunctionGetData"
+      PARTNER_API_TOKEN_PARAMETER = "/partner-data/partner-api-token"
+      DATA_BUCKET                 = "partner-data-123456789012-sa-east-1"
+      DATASETS                    = "category,establishment,sale"
+      TIMEZONE                    = "America/Sao_Paulo"
+    }
+    error_message = "The refresh function's environment is its configuration contract (refresh_partner_data/config.py)."
+  }
+  assert {
+    condition = local.purge_environment == {
+      PASSWORD_PARAMETER = "/partner-data/purge-password"
+      ALLOWED_BUCKETS    = "partner-data-123456789012-sa-east-1"
+    }
+    error_message = "The purge function may purge the data bucket only."
+  }
+  assert {
+    condition = jsondecode(module.refresh_function.role_policy).Statement == [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:mock-log-group:*"]
+      },
+      {
+        Sid      = "WriteDailyExports"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = [for d in ["category", "establishment", "sale"] : "arn:aws:s3:::partner-data-123456789012-sa-east-1/${d}/*"]
+      },
+      {
+        Sid      = "ReadPartnerApiToken"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/partner-api-token"]
+      },
+      {
+        Sid      = "SendFailedEvents"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = ["arn:aws:sqs:sa-east-1:123456789012:partner-data-refresh-failures"]
+      },
+    ]
+    error_message = "The refresh role: its logs, one prefix per dataset, its token, the failure queue. Nothing else."
+  }
+  assert {
+    condition = jsondecode(module.purge_function.role_policy).Statement == [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:mock-log-group:*"]
+      },
+      {
+        Sid      = "ListWhatToPurge"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+        Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1"]
+      },
+      {
+        Sid      = "DeleteEveryVersion"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
+        Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1/*"]
+      },
+      {
+        Sid      = "ReadPurgePassword"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-password"]
+      },
+      {
+        Sid      = "InvokeItself"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = ["arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge"]
+      },
+    ]
+    error_message = "The purge role: its logs, list and delete in the data bucket, its password, itself. Nothing else."
+  }
+  assert {
+    condition = alltrue(flatten([for policy in [module.refresh_function.role_policy, module.purge_function.role_policy] : [
+      for s in jsondecode(policy).Statement : [
+        [for action in s.Action : !strcontains(action, "*")],
+        [for resource in s.Resource : resource != "*" && !can(regex("^arn:aws:(s3:::[^/]*|ssm:.*|lambda:.*|kms:.*)[*]", resource))],
+      ]
+    ]]))
+    error_message = "No wildcard action anywhere, and no wildcard in an s3 bucket, ssm, lambda or kms resource."
+  }
+  assert {
+    condition     = aws_sqs_queue.refresh_failures.sqs_managed_sse_enabled && aws_sqs_queue.refresh_failures.message_retention_seconds == 1209600
+    error_message = "The failure queue is encrypted and keeps messages for 14 days."
+  }
+  assert {
+    condition     = length(module.api_gateway_cloudwatch_role) == 0
+    error_message = "The account-wide API Gateway logging role is not managed unless asked for."
+  }
+  assert {
+    condition     = module.data_bucket.bucket_name == output.data_bucket_name && output.partner_api_token_parameter_name == "/partner-data/partner-api-token"
+    error_message = "The outputs must name what was created."
+  }
+}
+
+# The data bucket refuses a destroy while protected (its default); this is how a user lets the
+# destroy that ends this file through.
+run "allow_the_teardown" {
+  command = apply
+
+  variables {
+    data_bucket_deletion_protection = false
+  }
+}

@@ -1,0 +1,203 @@
+# The root stack's options, each in a run of its own.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+
+  override_resource {
+    target = module.data_bucket.aws_s3_bucket.this
+    values = { arn = "arn:aws:s3:::partner-data-123456789012-sa-east-1" }
+  }
+}
+
+variables {
+  region            = "sa-east-1"
+  partner_api_url   = "https://partner.example.com/api/InteliFunctionGetData"
+  purge_password    = "correct-horse-battery-staple"
+  partner_api_token = "partner-token-0123456789"
+  dist_dir          = "tests/fixtures/dist"
+  # Lets the destroy that ends this file through (defaults.tftest.hcl tests the protection).
+  data_bucket_deletion_protection = false
+}
+
+run "customer_managed_key" {
+  command = apply
+
+  variables {
+    kms_key_arn = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition = [for s in jsondecode(module.refresh_function.role_policy).Statement : s if startswith(s.Sid, "Use")] == [{
+      Sid      = "UseTheProjectKey"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [var.kms_key_arn]
+    }]
+    error_message = "The refresh role encrypts objects and queue messages with the key, and only that key."
+  }
+  assert {
+    condition = [for s in jsondecode(module.purge_function.role_policy).Statement : s if startswith(s.Sid, "Decrypt")] == [{
+      Sid      = "DecryptThePassword"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt"]
+      Resource = [var.kms_key_arn]
+    }]
+    error_message = "The purge role only decrypts its password: no kms:GenerateDataKey."
+  }
+  assert {
+    condition     = aws_sqs_queue.refresh_failures.kms_master_key_id == var.kms_key_arn
+    error_message = "The failure queue is encrypted with the key."
+  }
+}
+
+run "api_key_and_source_ip_allowlist" {
+  command = apply
+
+  variables {
+    purge_require_api_key      = true
+    purge_allowed_source_cidrs = ["203.0.113.0/24"]
+  }
+
+  assert {
+    condition     = output.purge_api_key_id != null
+    error_message = "Requiring an API key must create one for the partner."
+  }
+}
+
+run "extra_purgeable_buckets" {
+  command = apply
+
+  variables {
+    extra_purgeable_buckets = ["partner-data-archive", "partner-data-123456789012-sa-east-1"]
+  }
+
+  assert {
+    condition     = local.purge_environment.ALLOWED_BUCKETS == "partner-data-123456789012-sa-east-1,partner-data-archive"
+    error_message = "The function may purge the data bucket and each extra bucket, once each."
+  }
+  assert {
+    condition = [for s in jsondecode(module.purge_function.role_policy).Statement : s.Resource if s.Sid == "DeleteEveryVersion"] == [[
+      "arn:aws:s3:::partner-data-123456789012-sa-east-1/*",
+      "arn:aws:s3:::partner-data-archive/*",
+    ]]
+    error_message = "The role may delete in exactly those buckets."
+  }
+}
+
+run "expiration_schedule_off_and_reserved_concurrency" {
+  command = apply
+
+  variables {
+    data_expiration_days         = 90
+    refresh_schedule_enabled     = false
+    refresh_reserved_concurrency = 1
+    purge_reserved_concurrency   = 2
+  }
+
+  assert {
+    condition     = output.refresh_schedule_name == "partner-data-daily-refresh"
+    error_message = "A disabled schedule still exists (the modules' suites check its state)."
+  }
+}
+
+run "managed_api_gateway_logging_role" {
+  command = apply
+
+  variables {
+    manage_api_gateway_cloudwatch_role = true
+  }
+
+  assert {
+    condition     = length(module.api_gateway_cloudwatch_role) == 1
+    error_message = "Asked for, the stack owns the account's API Gateway logging role in this region."
+  }
+}
+
+run "partner_token_disabled" {
+  # A plan: an ephemeral variable left null cannot be applied in a test (hashicorp/terraform#38974).
+  command = plan
+
+  variables {
+    partner_api_token_enabled = false
+    partner_api_token         = null
+  }
+
+  assert {
+    condition     = length(module.partner_api_token) == 0 && local.refresh_environment.PARTNER_API_TOKEN_PARAMETER == ""
+    error_message = "Without a token there is no parameter, and the function is told so."
+  }
+  assert {
+    condition     = length([for s in local.refresh_statements : s if s.sid == "ReadPartnerApiToken"]) == 0
+    error_message = "Without a token the role may read no parameter."
+  }
+}
+
+run "refuses_a_wildcard_bucket" {
+  command = plan
+
+  variables {
+    extra_purgeable_buckets = ["*"]
+  }
+
+  expect_failures = [var.extra_purgeable_buckets]
+}
+
+run "refuses_a_bucket_pattern" {
+  command = plan
+
+  variables {
+    extra_purgeable_buckets = ["partner-*"]
+  }
+
+  expect_failures = [var.extra_purgeable_buckets]
+}
+
+run "refuses_a_missing_token_while_enabled" {
+  command = plan
+
+  variables {
+    partner_api_token = null
+  }
+
+  expect_failures = [var.partner_api_token]
+}
+
+run "refuses_a_short_password" {
+  command = plan
+
+  variables {
+    purge_password = "short"
+  }
+
+  expect_failures = [var.purge_password]
+}
+
+run "refuses_a_zero_reservation" {
+  command = plan
+
+  variables {
+    refresh_reserved_concurrency = 0
+  }
+
+  expect_failures = [var.refresh_reserved_concurrency]
+}
+
+run "refuses_plain_http_to_a_remote_host" {
+  command = plan
+
+  variables {
+    partner_api_url = "http://partner.example.com/api/InteliFunctionGetData"
+  }
+
+  expect_failures = [var.partner_api_url]
+}
+
+run "refuses_a_query_string_in_the_url" {
+  command = plan
+
+  variables {
+    partner_api_url = "https://partner.example.com/api/InteliFunctionGetData?code=secret"
+  }
+
+  expect_failures = [var.partner_api_url]
+}
