@@ -1,4 +1,5 @@
-# Two commands on a fresh machine (python3, make and node present): `make demo`, `make test`.
+# Two commands on a fresh machine (python3 and make present; Terraform too for the full checks):
+# `make demo`, `make test`.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -9,12 +10,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-HCL_FMT := scripts/hcl_fmt
-HCL_FMT_STAMP := $(HCL_FMT)/node_modules/.package-lock.json
-# terraform fmt when Terraform is installed; otherwise the same formatter from npm (HCL_FORMATTER=node forces it).
-HCL_FORMATTER ?= $(if $(shell command -v terraform 2>/dev/null),terraform,node)
 
-.PHONY: help venv test lint format package demo local bench terraform-check tf-fmt tf-fmt-check tf-docs checkov tf-validate lock-dev lock-checkov clean
+.PHONY: help venv test lint format package demo local bench terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check lock-dev lock-checkov clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,27 +31,16 @@ format: venv ## Format the Python code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint terraform-check ## Lint, check the Terraform, then run every test with branch coverage (>= 90%)
+test: lint terraform-check ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
 	$(BIN)/pytest --cov --cov-report=term
 
-terraform-check: tf-fmt-check checkov tf-validate ## HCL formatting, checkov, offline validation
+terraform-check: terraform-test checkov tf-static-check ## Every check of terraform/ that runs before pytest
 
-$(HCL_FMT_STAMP): $(HCL_FMT)/package-lock.json
-	npm ci --prefix $(HCL_FMT) --no-audit --no-fund --loglevel=error
+terraform-test: ## terraform fmt -check, then init, validate and `terraform test` in the stack and each module
+	scripts/terraform_check.sh
 
-tf-fmt-check: $(if $(filter node,$(HCL_FORMATTER)),$(HCL_FMT_STAMP)) ## Fail if a .tf file is not `terraform fmt` formatted
-ifeq ($(HCL_FORMATTER),terraform)
-	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform
-else
-	node $(HCL_FMT)/check.js terraform
-endif
-
-tf-fmt: $(if $(filter node,$(HCL_FORMATTER)),$(HCL_FMT_STAMP)) ## Format the .tf files
-ifeq ($(HCL_FORMATTER),terraform)
-	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
-else
-	node $(HCL_FMT)/check.js --write terraform
-endif
+tf-fmt: ## Format the .tf and .tftest.hcl files
+	terraform fmt -recursive terraform
 
 tf-docs: venv ## Regenerate the inputs/outputs tables of the Terraform READMEs
 	$(BIN)/python scripts/terraform_docs.py
@@ -67,10 +53,10 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 checkov: $(CHECKOV_STAMP) ## checkov over terraform/: zero failed checks (skips are inline, with reasons)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --quiet --compact --skip-download
 
-tf-validate: venv ## Offline stand-in for `terraform validate` (when ../shared/tools is there)
+tf-static-check: venv ## Schema check against provider 6.x (6.x-only arguments), when ../shared/tools is there
 	@if [ -f ../shared/tools/tf_static_check.py ]; then \
 	  $(BIN)/python ../shared/tools/tf_static_check.py terraform; \
-	else echo "tf-validate: ../shared/tools/tf_static_check.py not found; skipped"; fi
+	else echo "tf-static-check: ../shared/tools/tf_static_check.py not found; skipped"; fi
 
 lock-dev: ## Re-pin requirements/dev.txt from requirements/dev.in
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
