@@ -34,6 +34,10 @@ class LocalAws(BackgroundServer):
 
         moto_patches.serialize_s3_backend()
         moto_patches.shallow_copy_version_listing()
+        moto_patches.escape_rest_api_policy()
+        moto_patches.keep_lambda_logging_config()
+        moto_patches.unknown_policy_conditions_do_not_apply()
+        moto_patches.aws_managed_policies("AmazonAPIGatewayPushToCloudWatchLogs")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # No access log line per request.
         app: WsgiApp = DomainDispatcherApplication(create_backend_app)
         if middleware:
@@ -59,6 +63,16 @@ class LocalAws(BackgroundServer):
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
+
+    def deployed_code(self, function_name: str, region: str = REGION) -> bytes:
+        """The zip a client uploaded for ``function_name``, as this endpoint stores it.
+
+        moto gives no download location for an uploaded zip, so it is read from the backend, which
+        runs in this process.
+        """
+        from moto.awslambda.models import lambda_backends
+
+        return lambda_backends[ACCOUNT][region].get_function(function_name).code_bytes
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")

@@ -1,7 +1,7 @@
-"""Two fixes to moto's S3 backend, for the tests, the demo and the benchmarks.
+"""Fixes to moto, for the tests, the demo and the benchmarks.
 
-moto stands in for S3 here, and two of its shortcuts would otherwise show up as our bugs or our
-costs, not S3's:
+moto stands in for AWS here, and some of its shortcuts would otherwise show up as our bugs or our
+costs, not AWS's:
 
 * ``serialize_s3_backend``: moto's S3 backend is not thread-safe. A ListObjectVersions that runs
   while another thread deletes keys can crash inside moto (a key vanishes under its iteration);
@@ -11,7 +11,24 @@ costs, not S3's:
   ListObjectVersions call, rebuilding each object's buffer, so one page of a 21,000-entry bucket
   takes over ten seconds. A shallow copy of each key's version list gives the same answers.
 
-Both are idempotent and apply to the whole process.
+Four more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
+known moto gaps of ../shared/reference/terraform-here.md), each as narrow as it can be:
+
+* ``aws_managed_policies``: AWS managed policies exist in every account; moto has them only with
+  ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``, which builds all ~1,300 of them on every IAM backend
+  reset (it made every later in-process moto test slower). Only the ones named are added.
+* ``escape_rest_api_policy``: API Gateway returns a REST API's resource policy with its quotes
+  escaped, and the provider unescapes what it reads; moto returns the policy as stored, which the
+  provider then fails to parse ("invalid character ... after top-level value").
+* ``keep_lambda_logging_config``: moto drops a function's ``LoggingConfig``, so every plan after
+  an apply wants to set it again.
+* ``unknown_policy_conditions_do_not_apply``: moto treats a bucket-policy statement whose
+  condition it cannot evaluate as a denial, even for a ``Deny`` whose condition does not hold. It
+  knows no request context (``aws:SecureTransport`` among it), so the data bucket's TLS-only
+  policy refused every request, over HTTPS too. Here a ``Deny`` whose condition names a key moto
+  was not given does not apply: the TLS-only policy is not enforced locally.
+
+All are idempotent and apply to the whole process.
 """
 
 from __future__ import annotations
@@ -59,3 +76,96 @@ def shallow_copy_version_listing() -> None:
         deepcopy=lambda value: list(value) if isinstance(value, list) else copy.deepcopy(value),
         copy=copy.copy,
     )
+
+
+def escape_rest_api_policy() -> None:
+    import json
+
+    from moto.apigateway.models import RestAPI
+
+    if getattr(RestAPI.to_dict, "_escaped", False):
+        return
+    to_dict = RestAPI.to_dict
+
+    def escaped(self, *args, **kwargs):
+        result = to_dict(self, *args, **kwargs)
+        if isinstance(result.get("policy"), str) and '\\"' not in result["policy"]:
+            result["policy"] = json.dumps(result["policy"])[1:-1]
+        return result
+
+    escaped._escaped = True  # type: ignore[attr-defined]
+    RestAPI.to_dict = escaped
+
+
+def keep_lambda_logging_config() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    if getattr(LambdaFunction.get_configuration, "_logging", False):
+        return
+    init, get_configuration, update = (
+        LambdaFunction.__init__,
+        LambdaFunction.get_configuration,
+        LambdaFunction.update_configuration,
+    )
+
+    def __init__(self, account_id, spec, *args, **kwargs):
+        init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = spec.get("LoggingConfig")
+
+    def configuration(self, *args, **kwargs):
+        config = get_configuration(self, *args, **kwargs)
+        if getattr(self, "logging_config", None):
+            config["LoggingConfig"] = self.logging_config
+        return config
+
+    def update_configuration(self, config_updates):
+        if "LoggingConfig" in config_updates:
+            self.logging_config = config_updates["LoggingConfig"]
+        return update(self, config_updates)
+
+    configuration._logging = True  # type: ignore[attr-defined]
+    LambdaFunction.__init__ = __init__
+    LambdaFunction.get_configuration = configuration
+    LambdaFunction.update_configuration = update_configuration
+
+
+def unknown_policy_conditions_do_not_apply() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    if getattr(IAMPolicyStatement.is_action_permitted, "_lenient", False):
+        return
+    is_action_permitted = IAMPolicyStatement.is_action_permitted
+
+    def permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+        condition = self._statement.get("Condition") or {}
+        keys = {key for operator in condition.values() for key in operator}
+        if self._statement.get("Effect") == "Deny" and not keys <= set(incoming_condition_values or {}):
+            return PermissionResult.NEUTRAL
+        return is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+    permitted._lenient = True  # type: ignore[attr-defined]
+    IAMPolicyStatement.is_action_permitted = permitted
+
+
+def aws_managed_policies(*names: str) -> None:
+    import json
+
+    from moto.iam import models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    if getattr(models.IAMBackend._init_aws_policies, "_named", False):
+        return
+    data = {name: d for name, d in json.loads(aws_managed_policies_data).items() if name in names}
+    missing = set(names) - set(data)
+    if missing:
+        raise ValueError(f"moto does not know the AWS managed policies {sorted(missing)}")
+    init = models.IAMBackend._init_aws_policies
+
+    def init_aws_policies(self):
+        return init(self) or [
+            models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, d)
+            for name, d in data.items()
+        ]
+
+    init_aws_policies._named = True  # type: ignore[attr-defined]
+    models.IAMBackend._init_aws_policies = init_aws_policies

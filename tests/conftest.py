@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,13 @@ import pytest
 from moto import mock_aws
 
 import moto_patches
+import package
 from lambda_shared import aws, parameters
 from local_aws import LocalAws
+from local_terraform import terraform_available
 from support import REGION
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +67,21 @@ def lambda_runtime_dir(tmp_path_factory) -> Path:
     from lambda_host import make_runtime_dir
 
     return make_runtime_dir(tmp_path_factory.mktemp("lambda-runtime"))
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """The zips and manifest `make package` builds (arm64), in a folder of their own."""
+    out = tmp_path_factory.mktemp("dist")
+    package.build("arm64", out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
+    return out
+
+
+@pytest.fixture
+def terraform_installed() -> None:
+    """Terraform must run here: CI sets REQUIRE_TERRAFORM=1, so it can never pass without it."""
+    if terraform_available():
+        return
+    if os.environ.get("REQUIRE_TERRAFORM") == "1":
+        pytest.fail("terraform is not installed, and REQUIRE_TERRAFORM=1 requires it")
+    pytest.skip("terraform is not installed: `make test` printed that the Terraform checks are skipped")

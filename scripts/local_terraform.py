@@ -1,0 +1,195 @@
+"""The project's own Terraform root module, applied to the local AWS endpoint.
+
+Used by the real apply/destroy tests and by `make demo`. A copy of ``terraform/`` is made in a
+work folder, with one file added: ``zz_local_override.tf``, which points the AWS provider at the
+local endpoint (every service the stack uses, path-style S3, fake keys). Nothing else differs from
+what a user applies. Secrets reach Terraform as ``TF_VAR_...`` environment variables, never on a
+command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from local_aws import CREDENTIALS
+
+ROOT = Path(__file__).resolve().parents[1]
+TERRAFORM_DIR = ROOT / "terraform"
+#: Every service the stack's resources and data sources call.
+SERVICES = (
+    "apigateway",
+    "cloudwatch",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "scheduler",
+    "sqs",
+    "ssm",
+    "sts",
+)
+OVERRIDE_FILE = "zz_local_override.tf"
+
+
+class TerraformError(Exception):
+    """A terraform command failed; the message holds its output."""
+
+    def __init__(self, command: Sequence[str], output: str) -> None:
+        super().__init__(f"terraform {' '.join(command)} failed:\n{output}")
+        self.output = output
+
+
+def terraform_available() -> bool:
+    return shutil.which("terraform") is not None
+
+
+def plugin_mirror() -> str | None:
+    """The offline provider mirror this machine kind ships, if any (TF_PLUGIN_MIRROR overrides)."""
+    if "TF_PLUGIN_MIRROR" in os.environ:
+        return os.environ["TF_PLUGIN_MIRROR"] or None
+    found = subprocess.run(
+        ["find", "/", "-maxdepth", "3", "-type", "d", "-name", "*tf-plugins*"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    return found[0] if found else None
+
+
+def provider_override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in SERVICES)
+    return f"""# Written by scripts/local_terraform.py: the AWS provider talks to the local endpoint.
+provider "aws" {{
+  access_key                  = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
+  secret_key                  = "{CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+class LocalTerraform:
+    """``terraform/`` copied into ``work_dir`` and pointed at ``endpoint``."""
+
+    def __init__(self, endpoint: str, work_dir: Path, *, secrets: Mapping[str, str] | None = None) -> None:
+        self.dir = work_dir / "terraform"
+        self.secrets = dict(secrets or {})
+        shutil.copytree(
+            TERRAFORM_DIR,
+            self.dir,
+            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
+        )
+        (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint))
+        self.state_file = self.dir / "terraform.tfstate"
+
+    def _environment(self) -> dict[str, str]:
+        environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        cli_config = environment.get("TF_CLI_CONFIG_FILE")
+        if cli_config and not os.path.exists(cli_config):
+            environment["TF_CLI_CONFIG_FILE"] = os.devnull
+        # Nothing a user has in their environment may point the provider at real AWS.
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            environment.pop(name, None)
+        environment.update(CREDENTIALS)
+        environment.update({f"TF_VAR_{name}": value for name, value in self.secrets.items()})
+        return environment
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [*args, "-no-color"]
+        result = subprocess.run(
+            ["terraform", f"-chdir={self.dir}", *command],
+            capture_output=True,
+            text=True,
+            env=self._environment(),
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise TerraformError(command, result.stdout + result.stderr)
+        return result
+
+    def init(self) -> None:
+        mirror = plugin_mirror()
+        self.run("init", "-input=false", *([f"-plugin-dir={mirror}"] if mirror else []))
+
+    def apply(self, variables: Mapping[str, Any], *, targets: Sequence[str] = ()) -> dict[str, Any]:
+        """Applies with ``variables`` (non-secret), only ``targets`` if any; returns the outputs."""
+        target_args = [f"-target={target}" for target in targets]
+        self.run("apply", "-auto-approve", "-input=false", *self._var_args(variables), *target_args)
+        return self.outputs()
+
+    def plan_exit_code(self, variables: Mapping[str, Any]) -> tuple[int, str]:
+        """``plan -detailed-exitcode``: 0 no changes, 2 changes, 1 an error; and its output."""
+        result = self.run(
+            "plan", "-detailed-exitcode", "-input=false", *self._var_args(variables), check=False
+        )
+        return result.returncode, result.stdout + result.stderr
+
+    def destroy(
+        self, variables: Mapping[str, Any], *targets: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        target_args = [f"-target={target}" for target in targets]
+        return self.run(
+            "destroy", "-auto-approve", "-input=false", *self._var_args(variables), *target_args, check=check
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        raw = json.loads(self.run("output", "-json").stdout)
+        return {name: output["value"] for name, output in raw.items()}
+
+    def state_text(self) -> str:
+        return self.state_file.read_text() if self.state_file.exists() else ""
+
+    @staticmethod
+    def _var_args(variables: Mapping[str, Any]) -> list[str]:
+        return [f"-var={name}={_hcl_value(value)}" for name, value in variables.items()]
+
+
+def targets_without(excluded: Collection[str], root: Path = TERRAFORM_DIR) -> list[str]:
+    """``-target`` addresses for every resource of the stack but ``excluded`` (resource addresses).
+
+    Whole modules where nothing inside is excluded, their resources one by one where something is.
+    """
+    targets = [address for address in _resource_addresses(root) if address not in excluded]
+    for name, source in _module_calls(root).items():
+        prefix = f"module.{name}."
+        inside = {address.removeprefix(prefix) for address in excluded if address.startswith(prefix)}
+        if not inside:
+            targets.append(f"module.{name}")
+            continue
+        unknown = inside - set(_resource_addresses(root / source))
+        if unknown:
+            raise ValueError(f"module.{name} has no {', '.join(sorted(unknown))}")
+        targets += [
+            prefix + address for address in _resource_addresses(root / source) if address not in inside
+        ]
+    return targets
+
+
+def _resource_addresses(module_dir: Path) -> list[str]:
+    text = "\n".join(path.read_text() for path in sorted(module_dir.glob("*.tf")))
+    return [f"{kind}.{name}" for kind, name in re.findall(r'^resource "(\w+)" "(\w+)"', text, re.MULTILINE)]
+
+
+def _module_calls(module_dir: Path) -> dict[str, str]:
+    text = "\n".join(path.read_text() for path in sorted(module_dir.glob("*.tf")))
+    calls = re.findall(r'^module "(\w+)" \{\n\s*source\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    return dict(calls)
+
+
+def _hcl_value(value: Any) -> str:
+    """A -var value: strings as they are, everything else as JSON (which HCL reads)."""
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,340 @@
+"""A real `terraform apply` and `destroy` of terraform/ against a local AWS endpoint (moto's server).
+
+What exists afterwards is read back through boto3, not from Terraform. Two stacks are deployed at
+once, with the same name prefix: the defaults in us-east-1 and every option at once in sa-east-1,
+which also shows that nothing global (IAM) collides between regions of one account.
+
+The moto gaps this needs are worked around in scripts/moto_patches.py (each named there) and
+scripts/local_aws.py (AWS managed IAM policies loaded).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_aws import ACCOUNT, CREDENTIALS, LocalAws
+from local_terraform import LocalTerraform
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "terraform-apply-test-purge-password"
+TOKEN = "terraform-apply-test-partner-token"
+PREFIX = "partner-data"
+PARTNER_URL = "https://partner.example.com/api/InteliFunctionGetData"
+ALARM_TOPIC = "arn:aws:sns:sa-east-1:123456789012:partner-data-alarms"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Any:
+    with LocalAws() as aws:
+        aws.reset()
+        yield aws
+
+
+def clients(aws: LocalAws, region: str) -> Any:
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=aws.endpoint,
+            region_name=region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    return client
+
+
+def manifest(dist: Path) -> dict[str, Any]:
+    return json.loads((dist / "manifest.json").read_text())
+
+
+def check_functions(client: Any, outputs: dict[str, Any], dist: Path, environments: dict[str, dict]) -> None:
+    for name, zip_name in (("refresh", "refresh_partner_data"), ("purge", "purge_bucket")):
+        function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
+        config = function["Configuration"]
+        assert config["Runtime"] == "python3.13"
+        assert config["Handler"] == "handler.lambda_handler"
+        assert config["Architectures"] == ["arm64"]
+        assert config["CodeSha256"] == manifest(dist)["functions"][zip_name]["sha256_base64"]
+        assert config["Environment"]["Variables"] == environments[name]
+        assert config["LoggingConfig"]["LogGroup"] == f"/aws/lambda/{outputs[f'{name}_function_name']}"
+
+
+def check_schedule(client: Any, outputs: dict[str, Any], *, timezone: str, state: str) -> None:
+    schedule = client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])
+    assert schedule["ScheduleExpression"] == "cron(0 0 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == timezone
+    assert schedule["State"] == state
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == outputs["refresh_function_arn"]
+    assert json.loads(target["Input"]) == {}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 21600}
+    assert target["DeadLetterConfig"] == {"Arn": outputs["refresh_dead_letter_queue_arn"]}
+
+
+def check_api(client: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+    api = client("apigateway")
+    api_id = outputs["purge_rest_api_id"]
+    (resource,) = [r for r in api.get_resources(restApiId=api_id)["items"] if r["path"] == "/purge"]
+    assert set(resource["resourceMethods"]) == {"POST"}
+    integration = api.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert integration["type"] == "AWS_PROXY"
+    assert outputs["purge_function_arn"] in integration["uri"]
+    stage = api.get_stage(restApiId=api_id, stageName="v1")
+    assert stage["deploymentId"]
+    assert "$input" not in stage["accessLogSettings"]["format"]
+    permission = json.loads(
+        client("lambda").get_policy(FunctionName=outputs["purge_function_name"])["Policy"]
+    )
+    (statement,) = permission["Statement"]
+    source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert source_arn.endswith(f":{api_id}/v1/POST/purge")
+    return {"api_id": api_id, "resource_id": resource["id"], "deployment_id": stage["deploymentId"]}
+
+
+def check_bucket(client: Any, bucket: str) -> None:
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["DenyInsecureTransport"]
+
+
+def what_is_left(client: Any, region: str) -> list[str]:
+    """Every resource of the stack in ``region`` (and its IAM roles) still on the endpoint."""
+    left = [f"function {f['FunctionName']}" for f in client("lambda").list_functions()["Functions"]]
+    buckets = client("s3").list_buckets()["Buckets"]  # Global: each stack's bucket name ends with its region.
+    left += [
+        f"bucket {b['Name']}" for b in buckets if b["Name"].startswith(PREFIX) and b["Name"].endswith(region)
+    ]
+    left += [
+        f"parameter {p['Name']}"
+        for p in client("ssm").describe_parameters()["Parameters"]
+        if p["Name"].startswith(f"/{PREFIX}/")
+    ]
+    left += [f"queue {url}" for url in client("sqs").list_queues().get("QueueUrls", [])]
+    left += [f"schedule {s['Name']}" for s in client("scheduler").list_schedules()["Schedules"]]
+    left += [f"API {a['name']}" for a in client("apigateway").get_rest_apis()["items"]]
+    left += [f"log group {g['logGroupName']}" for g in client("logs").describe_log_groups()["logGroups"]]
+    left += [f"alarm {a['AlarmName']}" for a in client("cloudwatch").describe_alarms()["MetricAlarms"]]
+    left += [
+        f"role {r['RoleName']}" for r in client("iam").list_roles()["Roles"] if r["RoleName"].endswith(region)
+    ]
+    return left
+
+
+def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threading.Barrier) -> None:
+    region = "us-east-1"
+    client = clients(aws, region)
+    terraform = LocalTerraform(
+        aws.endpoint, work, secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN}
+    )
+    terraform.init()
+    variables: dict[str, Any] = {"region": region, "partner_api_url": PARTNER_URL, "dist_dir": str(dist)}
+    outputs = terraform.apply(variables)
+    both_applied.wait()
+
+    bucket = f"{PREFIX}-{ACCOUNT}-{region}"
+    assert outputs["data_bucket_name"] == bucket
+    check_functions(
+        client,
+        outputs,
+        dist,
+        {
+            "refresh": {
+                "PARTNER_API_URL": PARTNER_URL,
+                "PARTNER_API_TOKEN_PARAMETER": f"/{PREFIX}/partner-api-token",
+                "DATA_BUCKET": bucket,
+                "DATASETS": "category,establishment,sale",
+                "TIMEZONE": "America/Sao_Paulo",
+            },
+            "purge": {"PASSWORD_PARAMETER": f"/{PREFIX}/purge-password", "ALLOWED_BUCKETS": bucket},
+        },
+    )
+    for name in ("refresh", "purge"):
+        assert "Concurrency" not in client("lambda").get_function(
+            FunctionName=outputs[f"{name}_function_name"]
+        )
+    check_schedule(client, outputs, timezone="America/Sao_Paulo", state="ENABLED")
+    api = check_api(client, outputs)
+    log_groups = {g["logGroupName"]: g for g in client("logs").describe_log_groups()["logGroups"]}
+    assert log_groups[f"API-Gateway-Execution-Logs_{api['api_id']}/v1"]["retentionInDays"] == 365
+    assert client("apigateway").get_account().get("cloudwatchRoleArn") is None  # Not this stack's to set.
+    check_bucket(client, bucket)
+    ssm = client("ssm")
+    for name, value in (
+        (outputs["purge_password_parameter_name"], PASSWORD),
+        (outputs["partner_api_token_parameter_name"], TOKEN),
+    ):
+        parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        assert (parameter["Type"], parameter["Value"]) == ("SecureString", value)
+    assert PASSWORD not in terraform.state_text()
+    assert TOKEN not in terraform.state_text()
+    # The same prefix in two regions: IAM is global, so the roles must carry the region.
+    roles = {r["RoleName"] for r in client("iam").list_roles()["Roles"]}
+    assert {f"{PREFIX}-refresh-us-east-1", f"{PREFIX}-refresh-sa-east-1"} <= roles
+
+    # Nothing drifts: a second plan has nothing to do (the deployment is not replaced again).
+    code, plan = terraform.plan_exit_code(variables)
+    assert code == 0, plan
+
+    # Protected by default: a destroy reaches the guard first and stops there.
+    client("s3").put_object(Bucket=bucket, Key="sale/2026-11-20.csv", Body=b"id\r\n1\r\n")
+    refused = terraform.destroy(variables, "module.data_bucket", check=False)
+    assert refused.returncode != 0
+    assert f"The data bucket {bucket} is protected" in refused.stdout + refused.stderr
+    check_bucket(client, bucket)
+    assert client("s3").list_object_versions(Bucket=bucket)["Versions"]
+
+    # Unprotected (an apply first), the destroy removes everything, the data included.
+    unprotected = {**variables, "data_bucket_deletion_protection": False}
+    terraform.apply(unprotected)
+    terraform.destroy(unprotected)
+    assert what_is_left(client, region) == []
+
+
+def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threading.Barrier) -> None:
+    region = "sa-east-1"
+    client = clients(aws, region)
+    key_arn = client("kms").create_key(Description="partner-data test key")["KeyMetadata"]["Arn"]
+    terraform = LocalTerraform(aws.endpoint, work, secrets={"purge_password": PASSWORD})
+    terraform.init()
+    variables: dict[str, Any] = {
+        "region": region,
+        "partner_api_url": PARTNER_URL,
+        "dist_dir": str(dist),
+        "kms_key_arn": key_arn,
+        "purge_require_api_key": True,
+        "purge_allowed_source_cidrs": ["203.0.113.0/24"],
+        "partner_api_token_enabled": False,
+        "extra_purgeable_buckets": ["partner-data-archive-example"],
+        "data_expiration_days": 400,
+        "manage_api_gateway_cloudwatch_role": True,
+        "refresh_schedule_enabled": False,
+        "refresh_reserved_concurrency": 1,
+        "purge_reserved_concurrency": 2,
+        "timezone": "UTC",
+        "log_retention_days": 30,
+        "alarm_sns_topic_arns": [ALARM_TOPIC],
+        "data_bucket_deletion_protection": False,
+    }
+    try:
+        outputs = terraform.apply(variables)
+    finally:
+        both_applied.wait()
+
+    bucket = f"{PREFIX}-{ACCOUNT}-{region}"
+    check_functions(
+        client,
+        outputs,
+        dist,
+        {
+            "refresh": {
+                "PARTNER_API_URL": PARTNER_URL,
+                "PARTNER_API_TOKEN_PARAMETER": "",
+                "DATA_BUCKET": bucket,
+                "DATASETS": "category,establishment,sale",
+                "TIMEZONE": "UTC",
+            },
+            "purge": {
+                "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
+                "ALLOWED_BUCKETS": f"{bucket},partner-data-archive-example",
+            },
+        },
+    )
+    for name, reserved in (("refresh", 1), ("purge", 2)):
+        function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
+        assert function["Concurrency"]["ReservedConcurrentExecutions"] == reserved
+        assert function["Configuration"]["KMSKeyArn"] == key_arn
+    check_schedule(client, outputs, timezone="UTC", state="DISABLED")
+    assert client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])["KmsKeyArn"] == key_arn
+    api = check_api(client, outputs)
+    gateway = client("apigateway")
+    assert gateway.get_method(restApiId=api["api_id"], resourceId=api["resource_id"], httpMethod="POST")[
+        "apiKeyRequired"
+    ]
+    (plan,) = gateway.get_usage_plans()["items"]
+    assert plan["apiStages"] == [{"apiId": api["api_id"], "stage": "v1"}]
+    assert gateway.get_api_key(apiKey=outputs["purge_api_key_id"])["enabled"]
+    policy = json.loads(gateway.get_rest_api(restApiId=api["api_id"])["policy"].replace('\\"', '"'))
+    assert policy["Statement"][1]["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}}
+    account_role = gateway.get_account()["cloudwatchRoleArn"]
+    assert account_role.endswith(f":role/{PREFIX}-apigateway-logs-{region}")
+
+    check_bucket(client, bucket)
+    s3 = client("s3")
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key_arn
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["retention-safety-net"]["Expiration"]["Days"] == 400
+    (parameter,) = client("ssm").describe_parameters()["Parameters"]
+    assert (parameter["Name"], parameter["KeyId"]) == (f"/{PREFIX}/purge-password", key_arn)
+    queue = client("sqs").get_queue_attributes(
+        QueueUrl=outputs["refresh_dead_letter_queue_url"], AttributeNames=["All"]
+    )
+    assert queue["Attributes"]["KmsMasterKeyId"] == key_arn
+    for group in client("logs").describe_log_groups()["logGroups"]:
+        assert (group["logGroupName"], group.get("kmsKeyId"), group["retentionInDays"]) == (
+            group["logGroupName"],
+            key_arn,
+            30,
+        )
+    alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == [f"{PREFIX}-purge-errors", f"{PREFIX}-refresh-errors"]
+    assert all(a["AlarmActions"] == [ALARM_TOPIC] for a in alarms)
+    assert PASSWORD not in terraform.state_text()
+
+    # A changed allowlist reaches the stage: the provider replaces the deployment.
+    terraform.apply({**variables, "purge_allowed_source_cidrs": ["198.51.100.0/24"]})
+    redeployed = gateway.get_stage(restApiId=api["api_id"], stageName="v1")["deploymentId"]
+    assert redeployed != api["deployment_id"]
+    policy = json.loads(gateway.get_rest_api(restApiId=api["api_id"])["policy"].replace('\\"', '"'))
+    assert policy["Statement"][1]["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["198.51.100.0/24"]}}
+
+    terraform.destroy({**variables, "purge_allowed_source_cidrs": ["198.51.100.0/24"]})
+    assert what_is_left(client, region) == []
+
+
+def test_apply_check_and_destroy_the_defaults_and_every_option(terraform_installed, endpoint, dist, tmp_path):
+    both_applied = threading.Barrier(2, timeout=600)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        scenarios = [
+            pool.submit(defaults_scenario, endpoint, tmp_path / "defaults", dist, both_applied),
+            pool.submit(options_scenario, endpoint, tmp_path / "options", dist, both_applied),
+        ]
+        for scenario in scenarios:
+            scenario.result()
+
+
+def test_a_zip_built_for_another_architecture_is_refused_with_the_fix(
+    terraform_installed, endpoint, dist, tmp_path
+):
+    other = tmp_path / "dist"
+    shutil.copytree(dist, other)
+    (other / "manifest.json").write_text(json.dumps({**manifest(dist), "architecture": "x86_64"}))
+    terraform = LocalTerraform(
+        endpoint.endpoint, tmp_path, secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN}
+    )
+    terraform.init()
+    code, output = terraform.plan_exit_code(
+        {"region": "eu-west-1", "partner_api_url": PARTNER_URL, "dist_dir": str(other)}
+    )
+    assert code == 1
+    assert (
+        "The zip was built for x86_64 but the function is arm64: run `make package ARCH=arm64`."
+        in " ".join(output.split())
+    )
