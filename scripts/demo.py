@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """`make demo`: the whole system end to end on this machine, from the built zips.
 
-1. starts the local stack (moto, the partner API simulator, both functions from their zips, the
-   API Gateway stand-in);
-2. runs the nightly refresh as the schedule does (event ``{}``) and shows what landed in S3;
+1. starts the local stack: moto as the local AWS endpoint, the partner API simulator, the project's
+   Terraform root module applied to that endpoint (or, without Terraform, the same resources created
+   directly), both functions run from what was deployed, the API Gateway stand-in;
+2. runs the nightly refresh with the event the deployed schedule sends, and shows what landed in S3;
 3. runs it again (a re-run overwrites: the bucket now holds two versions of each file);
 4. purges the bucket over HTTP like a partner: a wrong password (401, nothing deleted), then the
    right one (200), and shows the bucket is empty, versions included.
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from local_apigw import describe
-from local_stack import BUCKET, TIMEZONE, LocalStack
+from local_stack import TIMEZONE, LocalStack
 from partner_data import Volume, row_count
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,7 @@ def show_refresh(
     for export in summary["exports"]:
         narrator.say(f"    {export['key']:<32} {export['rows']:>7,} rows  {export['bytes'] / 1024:8.1f} KiB")
         if preview:
-            body = s3.get_object(Bucket=BUCKET, Key=export["key"])["Body"].read().decode("utf-8")
+            body = s3.get_object(Bucket=stack.bucket, Key=export["key"])["Body"].read().decode("utf-8")
             for line in body.split("\r\n")[:PREVIEW_LINES]:
                 narrator.say(f"      {line[:96]}")
     return summary
@@ -93,13 +94,16 @@ def show_refresh(
 
 def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[str, Any]:
     """The demo's steps against a started stack; returns the figures it checked."""
-    narrator.heading(f"1. The nightly refresh: the schedule's event {{}} means yesterday in {TIMEZONE}")
-    summary = show_refresh(stack, narrator, stack.run_refresh({}), preview=True)
+    event = stack.scheduled_event()
+    narrator.heading(
+        f"1. The nightly refresh, with the schedule's event {json.dumps(event)}: yesterday in {TIMEZONE}"
+    )
+    summary = show_refresh(stack, narrator, stack.run_refresh(event), preview=True)
     day = date.fromisoformat(summary["first_day"])
     s3 = stack.client("s3")
     for export in summary["exports"]:
         served = row_count(export["dataset"], day, stack.volume)
-        body = s3.get_object(Bucket=BUCKET, Key=export["key"])["Body"].read().decode("utf-8")
+        body = s3.get_object(Bucket=stack.bucket, Key=export["key"])["Body"].read().decode("utf-8")
         written = len(body.split("\r\n")) - 2  # Minus the header and the empty string after the last CRLF.
         check(
             export["rows"] == written == served, f"{export['key']}: {written} rows written, {served} served"
@@ -109,23 +113,25 @@ def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[st
     )
 
     narrator.heading("2. Run it again: a re-run overwrites the day (the bucket keeps both versions)")
-    show_refresh(stack, narrator, stack.run_refresh({}), preview=False)
+    show_refresh(stack, narrator, stack.run_refresh(event), preview=False)
     inventory = stack.bucket_inventory()
-    narrator.say(f"    bucket {BUCKET}: {inventory['versions']} object versions")
+    narrator.say(f"    bucket {stack.bucket}: {inventory['versions']} object versions")
     check(inventory["versions"] == 6, f"expected 6 versions, found {inventory}")
     result = {"refresh": summary, "versions_before_purge": inventory["versions"]}
     if not purge:
         return result
 
     narrator.heading("3. A partner purges the bucket through the HTTP endpoint")
-    wrong_status, wrong_body = post(stack.purge_url, {"bucket_name": BUCKET, "password": "not-the-password"})
+    wrong_status, wrong_body = post(
+        stack.purge_url, {"bucket_name": stack.bucket, "password": "not-the-password"}
+    )
     after_wrong = stack.bucket_inventory()
     narrator.say(f"    POST {stack.purge_url} with a wrong password -> {wrong_status} {describe(wrong_body)}")
     narrator.say(f"      bucket still holds {after_wrong['versions']} versions")
     check(wrong_status == 401, f"a wrong password got {wrong_status}")
     check(after_wrong == inventory, "a wrong password deleted something")
 
-    status, body = post(stack.purge_url, {"bucket_name": BUCKET, "password": stack.password})
+    status, body = post(stack.purge_url, {"bucket_name": stack.bucket, "password": stack.password})
     narrator.say(f"    POST with the right password -> {status} {describe(body)}")
     check(status == 200, f"the purge got {status}")
     deleted = json.loads(body)["deleted"]
@@ -145,7 +151,7 @@ def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[st
 
 
 def curl_command(stack: LocalStack) -> str:
-    payload = json.dumps({"bucket_name": BUCKET, "password": stack.password})
+    payload = json.dumps({"bucket_name": stack.bucket, "password": stack.password})
     return f"curl -sS -X POST {stack.purge_url} -H 'Content-Type: application/json' -d {shlex.quote(payload)}"
 
 
@@ -162,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave the stack running until Ctrl-C")
     parser.add_argument("--no-purge", action="store_true", help="only refresh (what `make local` does)")
     parser.add_argument("--establishments", type=int, default=Volume.establishments)
+    parser.add_argument(
+        "--no-terraform",
+        action="store_true",
+        help="create the resources directly, as when Terraform is missing",
+    )
     args = parser.parse_args(argv)
     # A plain `kill` stops the demo as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -181,7 +192,16 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="partner-data-demo-") as work:
         stack = LocalStack(
-            args.dist, Path(work), volume=Volume(establishments=args.establishments), on_step=narrator.step
+            args.dist,
+            Path(work),
+            volume=Volume(establishments=args.establishments),
+            terraform=False if args.no_terraform else None,
+            on_step=narrator.step,
+        )
+        narrator.step(
+            "deploying with `terraform apply` of terraform/ to the local endpoint (under a minute)"
+            if stack.use_terraform
+            else "Terraform is not used: the resources are created directly with boto3"
         )
         try:
             with stack:
@@ -195,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.keep:
                     narrator.say("\nThe stack keeps running (Ctrl-C stops it):")
                     narrator.say(f"  endpoint  {stack.purge_url}")
-                    narrator.say(f"  bucket    {BUCKET}")
+                    narrator.say(f"  bucket    {stack.bucket}")
                     narrator.say(f"  AWS       AWS_ENDPOINT_URL={stack.endpoint} (any credentials)")
                     narrator.say(f"  logs      {stack.log_dir}")
                     narrator.say(f"  try       {curl_command(stack)}")

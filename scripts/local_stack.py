@@ -1,28 +1,37 @@
-"""The whole system on this machine: what `make demo`, `make local` and the demo test run.
+"""The whole system on this machine: what `make demo`, `make local` and the demo tests run.
 
-* a local AWS endpoint (moto's server: S3 with versioning, SSM SecureString);
+* a local AWS endpoint (moto's server);
 * the partner API simulator;
-* each function in its own Python process, imported from its unpacked zip (from `make package`)
-  with only the Lambda runtime's packages beside it, and ``AWS_ENDPOINT_URL`` pointing at moto;
-* a local API Gateway stage in front of the purge function.
+* the deployment: where Terraform is installed, the project's own root module applied to the
+  local endpoint (``terraform apply``); otherwise the same names created directly with boto3;
+* each function in its own Python process, run from what is deployed: the zip the endpoint holds,
+  the handler, timeout and environment read back from the deployed function, with only the Lambda
+  runtime's packages beside it and ``AWS_ENDPOINT_URL`` pointing at the endpoint;
+* a local API Gateway stage in front of the purge function, on the deployed stage and path.
 
-All on loopback, on free ports. Names follow the Terraform defaults (``name_prefix =
-"partner-data"``, moto's account and region), so what you see here is what you get there.
+All on loopback, on free ports. A wrong variable name or a missing wire between the Terraform
+modules shows up here as a function that cannot run or a route that does not answer.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import io
+import json
 import os
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from lambda_host import LambdaProcess, make_runtime_dir, runtime_python
 from local_apigw import LocalApiGateway
 from local_aws import ACCOUNT, REGION, LocalAws
+from local_terraform import LocalTerraform, targets_without, terraform_available
 from partner_api import PartnerApiSimulator
 from partner_data import TABLES, Volume
 
@@ -34,9 +43,43 @@ REFRESH_FUNCTION = f"{NAME_PREFIX}-refresh"
 PURGE_FUNCTION = f"{NAME_PREFIX}-purge"
 STAGE, PURGE_PATH = "v1", "purge"  # terraform/variables.tf: purge_stage_name, purge_path
 TIMEZONE = "America/Sao_Paulo"
+HANDLER = "handler.lambda_handler"
 
 DEMO_PASSWORD = "local-demo-purge-password"  # noqa: S105 - a throwaway for the local stack
 DEMO_TOKEN = "local-demo-partner-token"  # noqa: S105 - a throwaway for the local stack
+
+#: Left out of the demo's apply: the provider waits at least 55 s for lifecycle rules to settle
+#: (10 matching reads, 5 s apart), on any endpoint. The guard depends on them. `make test` applies
+#: the whole stack.
+SLOW_TO_APPLY = (
+    "module.data_bucket.aws_s3_bucket_lifecycle_configuration.this",
+    "module.data_bucket.terraform_data.deletion_guard",
+)
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    """What the Lambda service would run: the function's zip and configuration."""
+
+    name: str
+    handler: str
+    timeout_seconds: float
+    environment: dict[str, str]
+    code: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What is deployed on the local endpoint, however it got there."""
+
+    how: str
+    bucket: str
+    refresh: DeployedFunction
+    purge: DeployedFunction
+    stage: str
+    path: str
+    #: The event the schedule sends, with its context placeholders as deployed.
+    schedule_input: str
 
 
 @dataclass
@@ -48,7 +91,11 @@ class Started:
 
 
 class LocalStack:
-    """Starts everything on ``start()``; ``stop()`` (or leaving the ``with``) stops all of it."""
+    """Starts everything on ``start()``; ``stop()`` (or leaving the ``with``) stops all of it.
+
+    ``terraform``: deploy with `terraform apply` (True), directly (False), or the former when
+    Terraform is installed (None).
+    """
 
     def __init__(
         self,
@@ -58,6 +105,7 @@ class LocalStack:
         volume: Volume | None = None,
         password: str = DEMO_PASSWORD,
         token: str = DEMO_TOKEN,
+        terraform: bool | None = None,
         on_step: Callable[[str], None] = lambda _message: None,
     ) -> None:
         self.dist_dir = dist_dir
@@ -65,9 +113,11 @@ class LocalStack:
         self.volume = volume or Volume()
         self.password = password
         self.token = token
+        self.use_terraform = terraform_available() if terraform is None else terraform
         self.on_step = on_step
         self.aws: LocalAws | None = None
         self.simulator: PartnerApiSimulator | None = None
+        self.deployment: Deployment | None = None
         self.refresh_function: LambdaProcess | None = None
         self.purge_function: LambdaProcess | None = None
         self.gateway: LocalApiGateway | None = None
@@ -80,8 +130,9 @@ class LocalStack:
         try:
             self._start_aws()
             self._start_simulator()
-            self._start_functions()
-            self._start_gateway()
+            self.deployment = self._deploy_with_terraform() if self.use_terraform else self._deploy_directly()
+            self._start_functions(self.deployment)
+            self._start_gateway(self.deployment)
         except BaseException:
             self.stop()
             raise
@@ -112,6 +163,11 @@ class LocalStack:
         return self.gateway.url
 
     @property
+    def bucket(self) -> str:
+        assert self.deployment is not None
+        return self.deployment.bucket
+
+    @property
     def log_dir(self) -> Path:
         return self.work_dir / "logs"
 
@@ -129,88 +185,190 @@ class LocalStack:
         self.aws = LocalAws().start()
         self._started.append(Started("local AWS", self.aws.stop))
         self.aws.reset()
-        s3, ssm = self.client("s3"), self.client("ssm")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        ssm.put_parameter(Name=PASSWORD_PARAMETER, Value=self.password, Type="SecureString")
-        ssm.put_parameter(Name=TOKEN_PARAMETER, Value=self.token, Type="SecureString")
-        self.on_step(f"local AWS (moto) at {self.endpoint}: versioned bucket {BUCKET}, 2 SecureStrings")
+        self.on_step(f"local AWS (moto) at {self.endpoint}")
 
     def _start_simulator(self) -> None:
         self.simulator = PartnerApiSimulator(token=self.token, volume=self.volume).start()
         self._started.append(Started("partner API simulator", self.simulator.stop))
         self.on_step(f"partner API simulator at {self.simulator.url}")
 
-    def _start_functions(self) -> None:
+    def _deploy_with_terraform(self) -> Deployment:
+        assert self.aws is not None
+        assert self.simulator is not None
+        terraform = LocalTerraform(
+            self.aws.endpoint,
+            self.work_dir,
+            secrets={"purge_password": self.password, "partner_api_token": self.token},
+        )
+        terraform.init()
+        outputs = terraform.apply(
+            {
+                "region": REGION,
+                "partner_api_url": self.simulator.url,
+                "dist_dir": str(self.dist_dir.resolve()),
+            },
+            targets=targets_without(SLOW_TO_APPLY),
+        )
+        deployment = self._read_back(outputs)
+        applied = len(json.loads(terraform.state_text())["resources"])
+        self.on_step(
+            f"deployed with `terraform apply` of terraform/: {applied} resources, all but the bucket's"
+            " lifecycle rules and their destroy guard (the provider waits 55 s for the rules)"
+        )
+        return deployment
+
+    def _read_back(self, outputs: dict[str, Any]) -> Deployment:
+        """The deployment as the endpoint holds it, checking the wires between its parts."""
+        assert self.aws is not None
+        functions = {
+            name: self._deployed_function(outputs[f"{name}_function_name"]) for name in ("refresh", "purge")
+        }
+        api = self.client("apigateway")
+        api_id = outputs["purge_rest_api_id"]
+        (resource,) = [
+            r for r in api.get_resources(restApiId=api_id)["items"] if "POST" in r.get("resourceMethods", {})
+        ]
+        integration = api.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+        if integration["type"] != "AWS_PROXY" or outputs["purge_function_arn"] not in integration["uri"]:
+            raise RuntimeError(f"POST {resource['path']} is not a proxy to the purge function: {integration}")
+        schedule = self.client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])
+        if schedule["Target"]["Arn"] != outputs["refresh_function_arn"]:
+            raise RuntimeError(f"the schedule runs {schedule['Target']['Arn']}, not the refresh function")
+        return Deployment(
+            how="terraform",
+            bucket=outputs["data_bucket_name"],
+            refresh=functions["refresh"],
+            purge=functions["purge"],
+            stage=outputs["purge_stage_name"],
+            path=resource["pathPart"],
+            schedule_input=schedule["Target"]["Input"],
+        )
+
+    def _deployed_function(self, name: str) -> DeployedFunction:
+        assert self.aws is not None
+        config = self.client("lambda").get_function_configuration(FunctionName=name)
+        code = self.aws.deployed_code(name)
+        if base64.b64encode(hashlib.sha256(code).digest()).decode() != config["CodeSha256"]:
+            raise RuntimeError(f"{name}: the stored zip does not match its CodeSha256")
+        return DeployedFunction(
+            name=name,
+            handler=config["Handler"],
+            timeout_seconds=float(config["Timeout"]),
+            environment=config.get("Environment", {}).get("Variables", {}),
+            code=code,
+        )
+
+    def _deploy_directly(self) -> Deployment:
+        """The Terraform defaults' names and settings, created with boto3 (no Terraform here)."""
+        assert self.simulator is not None
+        s3, ssm = self.client("s3"), self.client("ssm")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        ssm.put_parameter(Name=PASSWORD_PARAMETER, Value=self.password, Type="SecureString")
+        ssm.put_parameter(Name=TOKEN_PARAMETER, Value=self.token, Type="SecureString")
+        self.on_step(
+            f"created directly (Terraform is not installed): versioned bucket {BUCKET}, 2 SecureStrings"
+        )
+        return Deployment(
+            how="direct",
+            bucket=BUCKET,
+            refresh=DeployedFunction(
+                REFRESH_FUNCTION,
+                HANDLER,
+                900.0,
+                {
+                    "PARTNER_API_URL": self.simulator.url,
+                    "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
+                    "DATA_BUCKET": BUCKET,
+                    "DATASETS": ",".join(TABLES),
+                    "TIMEZONE": TIMEZONE,
+                },
+                _zip_bytes(self.dist_dir / "refresh_partner_data.zip"),
+            ),
+            purge=DeployedFunction(
+                PURGE_FUNCTION,
+                HANDLER,
+                900.0,
+                {"PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET},
+                _zip_bytes(self.dist_dir / "purge_bucket.zip"),
+            ),
+            stage=STAGE,
+            path=PURGE_PATH,
+            schedule_input="{}",
+        )
+
+    def _start_functions(self, deployment: Deployment) -> None:
+        assert self.aws is not None
         runtime_dir = make_runtime_dir(self.work_dir / "runtime")
         python, _ = runtime_python()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        assert self.simulator is not None
-        assert self.aws is not None
-        environments = {
-            "refresh_partner_data": {
-                "PARTNER_API_URL": self.simulator.url,
-                "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
-                "DATA_BUCKET": BUCKET,
-                "DATASETS": ",".join(TABLES),
-                "TIMEZONE": TIMEZONE,
-            },
-            "purge_bucket": {"PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET},
-        }
-        processes = {}
-        for package, function_name in (
-            ("refresh_partner_data", REFRESH_FUNCTION),
-            ("purge_bucket", PURGE_FUNCTION),
-        ):
-            code_dir = unpack(self.dist_dir / f"{package}.zip", self.work_dir / "code" / package)
-            log = open(self.log_dir / f"{function_name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        processes = []
+        for function in (deployment.refresh, deployment.purge):
+            code_dir = unpack(function.code, self.work_dir / "code" / function.name)
+            log = open(self.log_dir / f"{function.name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
             self._logs.append(log)
             process = LambdaProcess(
-                "handler.lambda_handler",
+                function.handler,
                 [code_dir],
                 runtime_dir=runtime_dir,
-                env={**self.aws.environment(), **environments[package]},
-                function_name=function_name,
+                env={**self.aws.environment(), **function.environment},
+                function_name=function.name,
+                timeout_seconds=function.timeout_seconds,
                 stderr=log,
                 python=python,
             ).start()
-            self._started.append(Started(function_name, process.stop))
-            processes[package] = process
-        self.refresh_function = processes["refresh_partner_data"]
-        self.purge_function = processes["purge_bucket"]
+            self._started.append(Started(function.name, process.stop))
+            processes.append(process)
+        self.refresh_function, self.purge_function = processes
         self.on_step(
-            f"functions from their zips, each in its own process ({os.path.basename(python)}):"
-            f" {REFRESH_FUNCTION} pid {self.refresh_function.pid},"
-            f" {PURGE_FUNCTION} pid {self.purge_function.pid}"
+            f"functions from the deployed zips, each in its own process ({os.path.basename(python)}):"
+            f" {deployment.refresh.name} pid {self.refresh_function.pid},"
+            f" {deployment.purge.name} pid {self.purge_function.pid}"
         )
 
-    def _start_gateway(self) -> None:
+    def _start_gateway(self, deployment: Deployment) -> None:
         assert self.purge_function is not None
-        self.gateway = LocalApiGateway(self.purge_function.invoke, stage=STAGE, path=PURGE_PATH).start()
+        self.gateway = LocalApiGateway(
+            self.purge_function.invoke, stage=deployment.stage, path=deployment.path
+        )
+        self.gateway.start()
         self._started.append(Started("API stage", self.gateway.stop))
         self.on_step(f"API Gateway stage stand-in: POST {self.gateway.url}")
 
     # Using it ----------------------------------------------------------------------------------
 
-    def run_refresh(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Invokes the refresh function as the schedule does; returns its reply."""
+    def scheduled_event(self, scheduled_time: datetime | None = None) -> dict[str, Any]:
+        """The event the deployed schedule sends, its placeholders filled as the scheduler does."""
+        assert self.deployment is not None
+        when = (scheduled_time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return json.loads(self.deployment.schedule_input.replace("<aws.scheduler.scheduled-time>", when))
+
+    def run_refresh(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Invokes the refresh function (by default as the schedule does); returns its reply."""
         assert self.refresh_function is not None
-        return self.refresh_function.invoke(event)
+        return self.refresh_function.invoke(self.scheduled_event() if event is None else event)
 
     def bucket_inventory(self) -> dict[str, int]:
         s3 = self.client("s3")
         counts = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket):
             counts["versions"] += len(page.get("Versions", []))
             counts["delete_markers"] += len(page.get("DeleteMarkers", []))
-        counts["multipart_uploads"] = len(s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
+        counts["multipart_uploads"] = len(s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []))
         return counts
 
 
-def unpack(zip_path: Path, dest: Path) -> Path:
-    if not zip_path.is_file():
-        raise FileNotFoundError(f"{zip_path} is missing: run `make package` first")
+def _zip_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `make package` first")
+    return path.read_bytes()
+
+
+def unpack(code: bytes | Path, dest: Path) -> Path:
+    """Unpacks a zip (its bytes, or a file from `make package`) into ``dest``."""
+    if isinstance(code, Path):
+        code = _zip_bytes(code)
     dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as archive:
+    with zipfile.ZipFile(io.BytesIO(code)) as archive:
         archive.extractall(dest)
     return dest

@@ -17,20 +17,12 @@ import hcl2
 import pytest
 
 import local_stack
-import package
 from demo import Narrator, post, run
 from local_stack import BUCKET, LocalStack
 from partner_data import TABLES, Volume, row_count
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLUME = Volume(establishments=1_500, sales_per_day=120)
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    package.build("arm64", out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
-    return out
 
 
 def gone(pid: int) -> bool:
@@ -42,7 +34,7 @@ def gone(pid: int) -> bool:
 
 
 def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
-    stack = LocalStack(dist, tmp_path, volume=VOLUME)
+    stack = LocalStack(dist, tmp_path, volume=VOLUME, terraform=False)
     with stack:
         pids = stack.process_ids
         assert len(pids) == 2
@@ -68,7 +60,7 @@ def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
 
 
 def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
-    with LocalStack(dist, tmp_path, volume=VOLUME) as stack:
+    with LocalStack(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
         base = stack.purge_url.rsplit("/", 2)[0]
         for method, url in (("GET", stack.purge_url), ("POST", f"{base}/v1/other")):
             request = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
@@ -85,7 +77,7 @@ def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
 
 def test_the_demo_steps_check_what_they_show(dist, tmp_path):
     out = io.StringIO()
-    with LocalStack(dist, tmp_path, volume=VOLUME) as stack:
+    with LocalStack(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
         result = run(stack, Narrator(out))
     assert result["wrong_password_status"] == 401
     assert result["purge_status"] == 200
@@ -96,15 +88,16 @@ def test_the_demo_steps_check_what_they_show(dist, tmp_path):
     assert stack.password not in text.split("3. A partner purges")[1].split("right password")[0]
 
 
-def test_make_demo_runs_and_leaves_no_process_behind(dist):
+def test_make_demo_deploys_with_terraform_and_leaves_no_process_behind(terraform_installed, dist):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "deployed with `terraform apply` of terraform/" in result.stdout
     assert "every check passed" in result.stdout
     pids = [int(pid) for pid in re.search(r"processes: ([\d ]+)", result.stdout)[1].split()]
     assert len(pids) == 2
@@ -113,7 +106,15 @@ def test_make_demo_runs_and_leaves_no_process_behind(dist):
 
 def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist), "--keep", "--no-purge"],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "demo.py"),
+            "--dist",
+            str(dist),
+            "--keep",
+            "--no-purge",
+            "--no-terraform",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -124,6 +125,7 @@ def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
             if line.strip() == "ready":
                 break
         output = "".join(lines)
+        assert "Terraform is not used: the resources are created directly" in output
         curl = re.search(r"try\s+(curl .*)", output)[1]
         pids = [int(pid) for pid in re.search(r"processes: ([\d ]+)", output)[1].split()]
         url, payload = re.search(r"POST (\S+) .* -d (.*)$", curl).groups()
