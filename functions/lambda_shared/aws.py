@@ -11,14 +11,10 @@ import functools
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 #: Enough connections for the purge's parallel deletes and the refresh's parallel uploads.
 MAX_POOL_CONNECTIONS = 16
-
-#: S3 throttles bulk deletes with SlowDown: adaptive mode backs off and paces the client.
-#: Everything else sits on a request path with a deadline, so it gives up sooner.
-_RETRIES = {"s3": {"mode": "adaptive", "max_attempts": 10}}
-_DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 3}
 
 
 @functools.cache
@@ -32,12 +28,30 @@ def _session() -> boto3.session.Session:
 
 
 @functools.cache
-def client(service: str):
-    """The shared client for ``service``."""
+def client(
+    service: str,
+    *,
+    attempts: int = 3,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 60.0,
+    pool_connections: int = MAX_POOL_CONNECTIONS,
+):
+    """The shared client for ``service`` with this retry budget and these timeouts.
+
+    ``attempts`` counts the first try (1: botocore never retries, the caller does, on its clock).
+    botocore's own ``max_attempts`` counts only the retries: ``total_max_attempts`` is the total.
+    """
     config = Config(
-        retries=_RETRIES.get(service, _DEFAULT_RETRIES),
-        max_pool_connections=MAX_POOL_CONNECTIONS,
-        connect_timeout=5,
-        read_timeout=60,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        max_pool_connections=pool_connections,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )
     return _session().client(service, config=config)
+
+
+def error_code(error: BaseException) -> str:
+    """AWS's error code for a botocore error (``ClientError``), else the exception's type name."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "Unknown")
+    return type(error).__name__

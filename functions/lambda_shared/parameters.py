@@ -17,6 +17,9 @@ from lambda_shared import aws
 from lambda_shared.logs import register_secret
 
 DEFAULT_TTL_SECONDS = 300.0
+#: One read takes at most two attempts of 2 + 5 s: the purge reads its password on a request path
+#: with a deadline.
+SSM_CLIENT = {"attempts": 2, "connect_timeout": 2.0, "read_timeout": 5.0}
 
 
 class ParameterError(Exception):
@@ -59,9 +62,9 @@ class SecureParameter:
 
     def _fetch(self) -> str:
         try:
-            response = aws.client("ssm").get_parameter(Name=self.name, WithDecryption=True)
+            response = aws.client("ssm", **SSM_CLIENT).get_parameter(Name=self.name, WithDecryption=True)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
+            code = aws.error_code(error)
             if code == "ParameterNotFound":
                 raise ParameterNotFound(f"SSM parameter {self.name!r} does not exist") from None
             raise ParameterUnavailable(f"SSM refused to read {self.name!r}: {code}") from None
