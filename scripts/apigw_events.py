@@ -1,4 +1,8 @@
-"""API Gateway REST API proxy integration (payload v1) events, as API Gateway builds them."""
+"""The events API Gateway and function URLs send a function for an HTTP request.
+
+* ``proxy_event``: a REST API proxy integration (payload v1);
+* ``http_event``: an HTTP API or a function URL (payload v2).
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,48 @@ def proxy_event(
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
             "domainName": "localhost",
             "apiId": "local",
+        },
+        "body": encoded,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def http_event(
+    *,
+    body: bytes | None,
+    method: str = "POST",
+    path: str = "/purge",
+    source_ip: str = "203.0.113.10",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An HTTP API (or function URL) event, payload v2. The body is base64-encoded unless UTF-8."""
+    is_base64 = body is not None and not _is_utf8(body)
+    encoded = None if body is None else base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
+    now = datetime.now(UTC)
+    request_id = request_id or str(uuid.uuid4())
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": "test",
+            },
+            "requestId": request_id,
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(time.time() * 1000),
         },
         "body": encoded,
         "isBase64Encoded": is_base64,

@@ -20,10 +20,12 @@ locals {
     resources = [var.kms_key_arn]
   }]
   purge_kms_statements = var.kms_key_arn == null ? [] : [{
-    sid       = "DecryptThePassword"
-    actions   = ["kms:Decrypt"]
+    sid       = "UseTheKeyForParameters"
+    actions   = ["kms:Decrypt", "kms:Encrypt"]
     resources = [var.kms_key_arn]
   }]
+  # Each running purge keeps its continuation's signing key here (purge_bucket/continuation.py).
+  continuation_keys_path = "/${local.name}/purge-continuations"
 
   # The names are the handlers' configuration contract (refresh_partner_data/config.py).
   refresh_environment = {
@@ -36,8 +38,10 @@ locals {
 
   # The names are the handlers' configuration contract (purge_bucket/config.py).
   purge_environment = {
-    PASSWORD_PARAMETER = module.purge_password.name
-    ALLOWED_BUCKETS    = join(",", local.purgeable_buckets)
+    PASSWORD_PARAMETER        = module.purge_password.name
+    ALLOWED_BUCKETS           = join(",", local.purgeable_buckets)
+    CONTINUATION_KEYS_PATH    = local.continuation_keys_path
+    CONTINUATION_KEYS_KMS_KEY = var.kms_key_arn == null ? "" : var.kms_key_arn
   }
 
   refresh_statements = concat(
@@ -70,6 +74,11 @@ locals {
         sid       = "ReadPurgePassword"
         actions   = ["ssm:GetParameter"]
         resources = [module.purge_password.arn]
+      },
+      {
+        sid       = "KeepContinuationKeys"
+        actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
+        resources = ["arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${local.continuation_keys_path}/*"]
       },
     ],
     local.purge_kms_statements,

@@ -212,8 +212,9 @@ variable "purge_password" {
   nullable    = false
 
   validation {
-    condition     = length(var.purge_password) >= 16
-    error_message = "purge_password must be at least 16 characters."
+    # Characters as the function counts them (code points; length() counts grapheme clusters).
+    condition     = length(regexall("(?s).", var.purge_password)) >= 16 && length(regexall("(?s).", var.purge_password)) <= 1024
+    error_message = "purge_password must be 16 to 1024 characters (the endpoint refuses longer ones)."
   }
 }
 

@@ -3,11 +3,15 @@ import json
 
 import pytest
 
-from apigw_events import proxy_event
+from apigw_events import http_event, proxy_event
 from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.request import (
     MAX_BODY_BYTES,
+    MAX_BUCKET_CHARS,
+    MAX_PASSWORD_CHARS,
+    MAX_PREFIX_BYTES,
     BadRequest,
+    Caller,
     PurgeRequest,
     caller_of,
     parse_purge_request,
@@ -47,7 +51,8 @@ def test_password_is_not_in_the_repr():
         (proxy_event(body=b"\xff\xfe"), "not UTF-8"),
         (proxy_event(body=b"[1, 2]"), "JSON object"),
         (proxy_event(body=b'{"bucket_name": NaN, "password": "x"}'), "NaN"),
-        (proxy_event(body=b"[" * 3000 + b"]" * 3000), "larger than"),
+        (proxy_event(body=b"[" * MAX_BODY_BYTES + b"]" * MAX_BODY_BYTES), "larger than"),
+        (proxy_event(body=b"[" * 6000 + b"]" * 6000), "not valid JSON"),
         (proxy_event(body=b"[" * 2000 + b"]" * 2000), "not valid JSON"),
         (body_event({"bucket_name": "partner-data"}), "Missing field(s): password"),
         (body_event({"password": "x"}), "Missing field(s): bucket_name"),
@@ -163,3 +168,70 @@ def test_base64_helper_matches_api_gateway():
     event = proxy_event(body=b"\xff\x00")
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\xff\x00"
+
+
+# The password's length, and a body that carries the longest one however it is escaped -----------
+
+
+def test_the_longest_password_is_accepted_and_one_more_character_refused():
+    longest = "é" * MAX_PASSWORD_CHARS
+    assert (
+        parse_purge_request(body_event({"bucket_name": "partner-data", "password": longest})).password
+        == longest
+    )
+    with pytest.raises(BadRequest, match=f"longer than {MAX_PASSWORD_CHARS}"):
+        parse_purge_request(body_event({"bucket_name": "partner-data", "password": longest + "é"}))
+
+
+def test_the_longest_request_fits_the_body_limit_however_it_is_escaped():
+    # Characters outside the BMP: 12 bytes each once JSON-escaped, the worst case.
+    password = "\U0001f600" * MAX_PASSWORD_CHARS
+    prefix = "p" * MAX_PREFIX_BYTES
+    bucket = "b" * MAX_BUCKET_CHARS
+    escaped = json.dumps({"bucket_name": bucket, "password": password, "prefix": prefix}, ensure_ascii=True)
+    # The prefix and bucket name with every character escaped, as a client is free to send them.
+    escaped = escaped.replace('"' + prefix + '"', '"' + "\\u0070" * MAX_PREFIX_BYTES + '"')
+    escaped = escaped.replace('"' + bucket + '"', '"' + "\\u0062" * MAX_BUCKET_CHARS + '"')
+    assert len(escaped.encode()) <= MAX_BODY_BYTES
+    request = parse_purge_request(proxy_event(body=escaped.encode()))
+    assert (request.password, request.prefix, request.bucket) == (password, prefix, bucket)
+
+
+# Other event shapes ---------------------------------------------------------------------------
+
+
+def test_an_http_api_or_function_url_event_is_parsed():
+    event = http_event(body=json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode())
+    assert parse_purge_request(event).bucket == "partner-data"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_http_api_event_with_another_method_gets_405(method):
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request(http_event(body=b"{}", method=method))
+    assert caught.value.status == 405
+
+
+def test_an_http_api_event_without_its_http_context_gets_405():
+    event = http_event(body=b"{}")
+    del event["requestContext"]["http"]
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request(event)
+    assert caught.value.status == 405
+
+
+def test_the_caller_of_an_http_api_event_comes_from_its_context():
+    event = http_event(body=b"{}", source_ip="198.51.100.7", request_id="v2-id")
+    assert caller_of(event, None) == Caller("v2-id", "198.51.100.7")
+
+
+def test_a_byte_order_mark_before_the_body_is_ignored():
+    body = b"\xef\xbb\xbf" + json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode()
+    assert parse_purge_request(proxy_event(body=body)).password == "pw"
+    assert parse_purge_request(proxy_event(body=body, binary=True)).password == "pw"
+
+
+def test_a_byte_order_mark_elsewhere_is_not_json():
+    body = b'{"bucket_name": "partner-data", ' + b"\xef\xbb\xbf" + b'"password": "pw"}'
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        parse_purge_request(proxy_event(body=body))

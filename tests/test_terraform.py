@@ -22,7 +22,9 @@ from lambda_shared import aws
 from partner_api import PartnerApiSimulator
 from partner_data import Volume
 from purge_bucket import config as purge_config
+from purge_bucket import deletion
 from purge_bucket import handler as purge_handler
+from purge_bucket import request as purge_request
 from refresh_partner_data import config as refresh_config
 from refresh_partner_data import handler as refresh_handler
 from refresh_partner_data import s3_upload
@@ -185,6 +187,14 @@ def test_the_schedule_runs_daily_at_midnight_in_sao_paulo():
     assert unquote(schedule["flexible_time_window"][0]["mode"]) == "OFF"
 
 
+def test_terraform_accepts_exactly_the_passwords_the_endpoint_accepts():
+    (validation,) = ROOT_VARIABLES["purge_password"]["validation"]
+    condition = unquote(validation["condition"])
+    assert re.findall(r"<= (\d+)", condition) == [str(purge_request.MAX_PASSWORD_CHARS)]
+    # Counted as the endpoint counts (code points), not with length() (grapheme clusters).
+    assert 'length(regexall("(?s).", var.purge_password))' in condition
+
+
 def test_the_datasets_default_is_the_handlers_default():
     assert [unquote(d) for d in ROOT_VARIABLES["datasets"]["default"]] == list(
         refresh_config.DEFAULT_DATASETS
@@ -199,12 +209,15 @@ OPERATION_ACTIONS = {
     ("s3", "ListObjectVersions"): {"s3:ListBucketVersions"},
     ("s3", "ListMultipartUploads"): {"s3:ListBucketMultipartUploads"},
     ("s3", "DeleteObjects"): {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+    ("s3", "DeleteObject"): {"s3:DeleteObject", "s3:DeleteObjectVersion"},
     ("s3", "AbortMultipartUpload"): {"s3:AbortMultipartUpload"},
     ("s3", "PutObject"): {"s3:PutObject"},
     ("s3", "CreateMultipartUpload"): {"s3:PutObject"},
     ("s3", "UploadPart"): {"s3:PutObject"},
     ("s3", "CompleteMultipartUpload"): {"s3:PutObject"},
     ("ssm", "GetParameter"): {"ssm:GetParameter"},
+    ("ssm", "PutParameter"): {"ssm:PutParameter"},
+    ("ssm", "DeleteParameter"): {"ssm:DeleteParameter"},
     ("lambda", "Invoke"): {"lambda:InvokeFunction"},
 }
 
@@ -231,8 +244,8 @@ def recorded_calls(monkeypatch):
     calls: set[tuple[str, str]] = set()
     make_client = aws.client
 
-    def recording_client(service):
-        client = make_client(service)
+    def recording_client(service, **config):
+        client = make_client(service, **config)
         client.meta.events.register(
             "before-parameter-build",
             lambda model, **_: calls.add((service, model.name)),
@@ -256,6 +269,7 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     ssm.put_parameter(Name=parameter, Value="a long enough password", Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", parameter)
     monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
+    monkeypatch.setenv("CONTINUATION_KEYS_PATH", "/partner-data/purge-continuations")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     seed_versions(bucket, ["a", "b"], versions=2)
@@ -263,17 +277,23 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     s3.create_multipart_upload(Bucket=bucket, Key="c")
     body = json.dumps({"bucket_name": bucket, "password": "a long enough password"}).encode()
 
-    # Every path: a whole purge, then one that continues in the background.
+    # Every path: a whole purge, then one that
+    # continues in the background, and the hop that ends it.
     assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 200
     seed_versions(bucket, ["d"])
-    lambda_client = aws.client("lambda")
+    lambda_client = aws.client("lambda", **purge_handler.BOUNDED)
+    sent = []
+    lambda_client.meta.events.register(
+        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(json.loads(params["Payload"]))
+    )
     stubber = Stubber(lambda_client)
     stubber.add_response(
         "invoke", {"StatusCode": 202}, {"FunctionName": ANY, "InvocationType": "Event", "Payload": ANY}
     )
     stubber.activate()
-    monkeypatch.setattr(purge_handler, "API_TIME_BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(purge_handler, "API_DEADLINE_SECONDS", deletion.REQUEST_SECONDS + 1)
     assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 202
+    assert purge_handler.lambda_handler(sent[0], lambda_context("p"))["statusCode"] == 200
 
     assert needed_actions(recorded_calls) == granted_actions("purge_function")
 

@@ -162,7 +162,12 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
                 "DATASETS": "category,establishment,sale",
                 "TIMEZONE": "America/Sao_Paulo",
             },
-            "purge": {"PASSWORD_PARAMETER": f"/{PREFIX}/purge-password", "ALLOWED_BUCKETS": bucket},
+            "purge": {
+                "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
+                "ALLOWED_BUCKETS": bucket,
+                "CONTINUATION_KEYS_PATH": f"/{PREFIX}/purge-continuations",
+                "CONTINUATION_KEYS_KMS_KEY": "",
+            },
         },
     )
     for name in ("refresh", "purge"):
@@ -253,6 +258,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
                 "ALLOWED_BUCKETS": f"{bucket},partner-data-archive-example",
+                "CONTINUATION_KEYS_PATH": f"/{PREFIX}/purge-continuations",
+                "CONTINUATION_KEYS_KMS_KEY": key_arn,
             },
         },
     )

@@ -1,8 +1,13 @@
 """Turns an invocation event into a validated purge request, or says exactly what is wrong.
 
-Two event shapes carry a request:
-* an API Gateway REST proxy (v1) event: the JSON request is the ``body`` string, maybe base64;
+Three event shapes carry a request:
+* an API Gateway REST proxy event (payload v1): the JSON request is the ``body`` string, maybe
+  base64;
+* an HTTP API or function URL event (payload v2, ``"version": "2.0"``): the same, with the
+  method under ``requestContext.http``;
 * a direct invocation (``aws lambda invoke``, the seed's shape): the JSON object is the event.
+
+A body may start with a UTF-8 byte order mark, which is ignored.
 """
 
 from __future__ import annotations
@@ -15,9 +20,15 @@ from typing import Any
 
 from lambda_shared.s3_names import is_valid_bucket_name
 
-MAX_BODY_BYTES = 4096
+#: Characters (code points) of the longest password; terraform/variables.tf allows the same.
 MAX_PASSWORD_CHARS = 1024
 MAX_PREFIX_BYTES = 1024
+MAX_BUCKET_CHARS = 63
+#: Admits the longest request however it is JSON-escaped: a character outside the BMP becomes a
+#: surrogate pair (12 bytes, "\ud83d\ude00"), a prefix byte at most 6 ("\u0041"); plus room for
+#: the field names and whitespace.
+MAX_BODY_BYTES = 12 * MAX_PASSWORD_CHARS + 6 * MAX_PREFIX_BYTES + 6 * MAX_BUCKET_CHARS + 1024
+_BOM = b"\xef\xbb\xbf"
 FIELDS = ("bucket_name", "password", "prefix")
 REQUIRED_FIELDS = ("bucket_name", "password")
 
@@ -47,7 +58,16 @@ class Caller:
 
 
 def is_proxy_event(event: Any) -> bool:
+    """An HTTP request through API Gateway (REST or HTTP API) or a function URL."""
     return isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event)
+
+
+def _method(event: dict) -> Any:
+    if event.get("version") == "2.0":
+        request_context = event.get("requestContext")
+        http = request_context.get("http") if isinstance(request_context, dict) else None
+        return http.get("method") if isinstance(http, dict) else None
+    return event.get("httpMethod")
 
 
 def caller_of(event: Any, context: Any) -> Caller:
@@ -57,7 +77,7 @@ def caller_of(event: Any, context: Any) -> Caller:
     request_context = event.get("requestContext")
     if not isinstance(request_context, dict):
         return Caller(lambda_request_id, None)
-    identity = request_context.get("identity")
+    identity = request_context.get("http" if event.get("version") == "2.0" else "identity")
     source_ip = identity.get("sourceIp") if isinstance(identity, dict) else None
     request_id = request_context.get("requestId")
     return Caller(
@@ -69,8 +89,7 @@ def caller_of(event: Any, context: Any) -> Caller:
 def parse_purge_request(event: Any) -> PurgeRequest:
     """The validated request in ``event``; raises ``BadRequest`` naming the first problem."""
     if is_proxy_event(event):
-        method = event.get("httpMethod")
-        if method != "POST":
+        if _method(event) != "POST":
             raise BadRequest("Only POST is supported", status=405)
         payload = _decode_json(_body_bytes(event))
     elif isinstance(event, dict):
@@ -97,7 +116,7 @@ def _body_bytes(event: dict) -> bytes:
         raw = body.encode("utf-8", errors="surrogatepass")
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes")
-    return raw
+    return raw.removeprefix(_BOM)
 
 
 def _decode_json(raw: bytes) -> Any:

@@ -63,8 +63,10 @@ run "defaults" {
   }
   assert {
     condition = local.purge_environment == {
-      PASSWORD_PARAMETER = "/partner-data/purge-password"
-      ALLOWED_BUCKETS    = "partner-data-123456789012-sa-east-1"
+      PASSWORD_PARAMETER        = "/partner-data/purge-password"
+      ALLOWED_BUCKETS           = "partner-data-123456789012-sa-east-1"
+      CONTINUATION_KEYS_PATH    = "/partner-data/purge-continuations"
+      CONTINUATION_KEYS_KMS_KEY = ""
     }
     error_message = "The purge function may purge the data bucket only."
   }
@@ -124,22 +126,28 @@ run "defaults" {
         Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-password"]
       },
       {
+        Sid      = "KeepContinuationKeys"
+        Effect   = "Allow"
+        Action   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
+        Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-continuations/*"]
+      },
+      {
         Sid      = "InvokeItself"
         Effect   = "Allow"
         Action   = ["lambda:InvokeFunction"]
         Resource = ["arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge"]
       },
     ]
-    error_message = "The purge role: its logs, list and delete in the data bucket, its password, itself. Nothing else."
+    error_message = "The purge role: its logs, list and delete in the data bucket, its password, its continuation keys, itself. Nothing else."
   }
   assert {
     condition = alltrue(flatten([for policy in [module.refresh_function.role_policy, module.purge_function.role_policy] : [
       for s in jsondecode(policy).Statement : [
         [for action in s.Action : !strcontains(action, "*")],
-        [for resource in s.Resource : resource != "*" && !can(regex("^arn:aws:(s3:::[^/]*|ssm:.*|lambda:.*|kms:.*)[*]", resource))],
+        [for resource in s.Resource : resource != "*" && !can(regex("^arn:aws:(s3:::[^/]*|ssm:.*|lambda:.*|kms:.*)[*]", trimsuffix(resource, "/purge-continuations/*")))],
       ]
     ]]))
-    error_message = "No wildcard action anywhere, and no wildcard in an s3 bucket, ssm, lambda or kms resource."
+    error_message = "No wildcard action anywhere, and no wildcard in an s3 bucket, ssm, lambda or kms resource (the continuation keys' own path aside)."
   }
   assert {
     condition     = aws_sqs_queue.refresh_failures.sqs_managed_sse_enabled && aws_sqs_queue.refresh_failures.message_retention_seconds == 1209600

@@ -36,17 +36,21 @@ run "customer_managed_key" {
     error_message = "The refresh role encrypts objects and queue messages with the key, and only that key."
   }
   assert {
-    condition = [for s in jsondecode(module.purge_function.role_policy).Statement : s if startswith(s.Sid, "Decrypt")] == [{
-      Sid      = "DecryptThePassword"
+    condition = [for s in jsondecode(module.purge_function.role_policy).Statement : s if startswith(s.Sid, "UseTheKey")] == [{
+      Sid      = "UseTheKeyForParameters"
       Effect   = "Allow"
-      Action   = ["kms:Decrypt"]
+      Action   = ["kms:Decrypt", "kms:Encrypt"]
       Resource = [var.kms_key_arn]
     }]
-    error_message = "The purge role only decrypts its password: no kms:GenerateDataKey."
+    error_message = "The purge role reads its password and writes its continuation keys with the key: no kms:GenerateDataKey."
   }
   assert {
     condition     = aws_sqs_queue.refresh_failures.kms_master_key_id == var.kms_key_arn
     error_message = "The failure queue is encrypted with the key."
+  }
+  assert {
+    condition     = local.purge_environment.CONTINUATION_KEYS_KMS_KEY == var.kms_key_arn
+    error_message = "The continuation keys are encrypted with the key."
   }
 }
 
@@ -160,6 +164,36 @@ run "refuses_a_missing_token_while_enabled" {
   }
 
   expect_failures = [var.partner_api_token]
+}
+
+run "refuses_a_password_longer_than_the_endpoint_accepts" {
+  command = plan
+
+  variables {
+    purge_password = "${join("", [for i in range(1024) : "é"])}é"
+  }
+
+  expect_failures = [var.purge_password]
+}
+
+run "counts_characters_as_the_endpoint_does" {
+  # 513 thumbs-up with a skin tone: 513 characters to length() (grapheme clusters), 1026 to the
+  # endpoint (code points), which refuses it.
+  command = plan
+
+  variables {
+    purge_password = join("", [for i in range(513) : "\U0001F44D\U0001F3FD"])
+  }
+
+  expect_failures = [var.purge_password]
+}
+
+run "accepts_the_longest_password_the_endpoint_accepts" {
+  command = plan
+
+  variables {
+    purge_password = join("", [for i in range(1024) : "é"])
+  }
 }
 
 run "refuses_a_short_password" {
