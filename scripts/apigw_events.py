@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -35,36 +36,38 @@ def proxy_event(
         encoded = base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
     now = datetime.now(UTC)
     request_id = request_id or str(uuid.uuid4())
-    return {
-        "resource": resource,
-        "path": resource,
-        "httpMethod": method,
-        "headers": headers or None,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "abc123",
-            "resourcePath": resource,
+    return _as_delivered(
+        {
+            "resource": resource,
+            "path": resource,
             "httpMethod": method,
-            "extendedRequestId": request_id,
-            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{stage}{resource}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": stage,
-            "domainPrefix": "local",
-            "requestTimeEpoch": int(time.time() * 1000),
-            "requestId": request_id,
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
-            "domainName": "localhost",
-            "apiId": "local",
-        },
-        "body": encoded,
-        "isBase64Encoded": is_base64,
-    }
+            "headers": headers or None,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "abc123",
+                "resourcePath": resource,
+                "httpMethod": method,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "path": f"/{stage}{resource}",
+                "accountId": "123456789012",
+                "protocol": "HTTP/1.1",
+                "stage": stage,
+                "domainPrefix": "local",
+                "requestTimeEpoch": int(time.time() * 1000),
+                "requestId": request_id,
+                "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
+                "domainName": "localhost",
+                "apiId": "local",
+            },
+            "body": encoded,
+            "isBase64Encoded": is_base64,
+        }
+    )
 
 
 def http_event(
@@ -80,33 +83,41 @@ def http_event(
     encoded = None if body is None else base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
     now = datetime.now(UTC)
     request_id = request_id or str(uuid.uuid4())
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "localhost",
-            "domainPrefix": "local",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": "test",
-            },
-            "requestId": request_id,
+    return _as_delivered(
+        {
+            "version": "2.0",
             "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": encoded,
-        "isBase64Encoded": is_base64,
-    }
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": "localhost",
+                "domainPrefix": "local",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": source_ip,
+                    "userAgent": "test",
+                },
+                "requestId": request_id,
+                "routeKey": f"{method} {path}",
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "body": encoded,
+            "isBase64Encoded": is_base64,
+        }
+    )
+
+
+def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the Lambda runtime hands it over: decoded from JSON (no string is shared with
+    the code that built it)."""
+    return json.loads(json.dumps(event))
 
 
 def _is_utf8(body: bytes) -> bool:

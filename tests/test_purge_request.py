@@ -1,12 +1,15 @@
 import base64
+import dataclasses
 import json
 
 import pytest
 
 from apigw_events import http_event, proxy_event
+from lambda_context import LambdaContext
 from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.request import (
     MAX_BODY_BYTES,
+    MAX_BODY_CHARS,
     MAX_BUCKET_CHARS,
     MAX_PASSWORD_CHARS,
     MAX_PREFIX_BYTES,
@@ -16,7 +19,6 @@ from purge_bucket.request import (
     caller_of,
     parse_purge_request,
 )
-from support import lambda_context
 
 
 def body_event(payload, **kwargs):
@@ -91,9 +93,52 @@ def test_invalid_base64_is_a_bad_request():
 
 
 def test_oversize_body_is_rejected_before_decoding():
-    event = proxy_event(body=b"{}")
-    event["body"] = "x" * (MAX_BODY_BYTES * 2 + 1)
+    event = proxy_event(body=b"{}", binary=True)
+    event["body"] = "x" * (MAX_BODY_CHARS + 1)  # Not even base64: refused for its size first.
     with pytest.raises(BadRequest, match="larger than"):
+        parse_purge_request(event)
+
+
+def test_the_body_limit_is_the_documented_one_to_the_byte():
+    assert MAX_BODY_BYTES == 19_834  # README: the longest request, however escaped, plus 1 KiB.
+    assert MAX_BODY_CHARS == 26_448  # What base64 makes of 19,834 bytes.
+    request = json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode()
+    exactly = request[:-1] + b" " * (MAX_BODY_BYTES - len(request)) + b"}"
+    assert len(exactly) == MAX_BODY_BYTES
+    for binary in (False, True):
+        assert parse_purge_request(proxy_event(body=exactly, binary=binary)).password == "pw"
+        with pytest.raises(BadRequest, match="larger than 19834 bytes"):
+            parse_purge_request(proxy_event(body=exactly + b" ", binary=binary))
+    assert len(proxy_event(body=exactly, binary=True)["body"]) == MAX_BODY_CHARS
+
+
+def test_only_strict_base64_is_decoded():
+    encoded = base64.b64encode(
+        json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode()
+    ).decode()
+    event = proxy_event(body=b"{}", binary=True)
+    for bad in (encoded[:8] + "\n" + encoded[8:], encoded + "!", "@" + encoded):
+        event["body"] = bad
+        with pytest.raises(BadRequest, match="not valid base64"):
+            parse_purge_request(event)
+
+
+@pytest.mark.parametrize("flag", [1, "true", "True", None, False])
+def test_only_a_true_is_base64_encoded_flag_decodes(flag):
+    encoded = base64.b64encode(
+        json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode()
+    ).decode()
+    event = proxy_event(body=b"{}")
+    event.update(body=encoded, isBase64Encoded=flag)
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        parse_purge_request(event)
+
+
+@pytest.mark.parametrize("body", [None, ""])
+def test_an_empty_body_says_so(body):
+    event = proxy_event(body=b"{}")
+    event["body"] = body
+    with pytest.raises(BadRequest, match="body is empty"):
         parse_purge_request(event)
 
 
@@ -114,6 +159,34 @@ def test_unknown_field_names_are_shortened_when_echoed():
     with pytest.raises(BadRequest) as caught:
         parse_purge_request({"bucket_name": "partner-data", "password": "x", "y" * 500: 1})
     assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("a" * 40, '"' + "a" * 40 + '"'), ("a" * 41, '"' + "a" * 40 + '\\u2026"'), ("é", '"\\u00e9"')],
+    ids=["40", "41", "non-ascii"],
+)
+def test_an_unknown_name_is_echoed_as_ascii_and_cut_after_40_characters(name, shown):
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request({"bucket_name": "partner-data", "password": "x", name: 1})
+    assert caught.value.message == f"Unknown field(s): {shown}. Allowed: bucket_name, password, prefix"
+
+
+def test_at_most_five_unknown_names_are_echoed():
+    with pytest.raises(BadRequest) as caught:
+        parse_purge_request(
+            {"bucket_name": "partner-data", "password": "x", **{f"f{i}": 1 for i in range(7)}}
+        )
+    assert caught.value.message.startswith('Unknown field(s): "f0", "f1", "f2", "f3", "f4". Allowed')
+
+
+def test_a_request_cannot_be_changed_once_parsed():
+    request = parse_purge_request({"bucket_name": "partner-data", "password": "x"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.bucket = "another-bucket"
+    caller = caller_of(proxy_event(body=b"{}"), None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        caller.source_ip = "192.0.2.1"
 
 
 @pytest.mark.parametrize("name", ["abc", "partner-data", "my.bucket.name", "a" * 63, "1-2-3", "bucket-2024"])
@@ -146,18 +219,18 @@ def test_invalid_bucket_names(name):
 
 def test_caller_comes_from_the_request_context():
     event = proxy_event(body=b"{}", source_ip="198.51.100.7", request_id="req-1")
-    caller = caller_of(event, lambda_context("purge"))
+    caller = caller_of(event, LambdaContext("purge"))
     assert (caller.request_id, caller.source_ip) == ("req-1", "198.51.100.7")
 
 
 def test_caller_of_a_direct_invocation_is_the_lambda_request():
-    context = lambda_context("purge")
+    context = LambdaContext("purge")
     caller = caller_of({"bucket_name": "x"}, context)
     assert (caller.request_id, caller.source_ip) == (context.aws_request_id, None)
 
 
 def test_caller_survives_a_malformed_request_context():
-    context = lambda_context("purge")
+    context = LambdaContext("purge")
     event = {"httpMethod": "POST", "requestContext": "junk"}
     assert caller_of(event, context).request_id == context.aws_request_id
     event = {"httpMethod": "POST", "requestContext": {"identity": [], "requestId": 7}}
@@ -174,6 +247,7 @@ def test_base64_helper_matches_api_gateway():
 
 
 def test_the_longest_password_is_accepted_and_one_more_character_refused():
+    assert MAX_PASSWORD_CHARS == 1024  # The limit terraform/variables.tf enforces too.
     longest = "é" * MAX_PASSWORD_CHARS
     assert (
         parse_purge_request(body_event({"bucket_name": "partner-data", "password": longest})).password

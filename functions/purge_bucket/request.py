@@ -28,6 +28,9 @@ MAX_BUCKET_CHARS = 63
 #: surrogate pair (12 bytes, "\ud83d\ude00"), a prefix byte at most 6 ("\u0041"); plus room for
 #: the field names and whitespace.
 MAX_BODY_BYTES = 12 * MAX_PASSWORD_CHARS + 6 * MAX_PREFIX_BYTES + 6 * MAX_BUCKET_CHARS + 1024
+#: The longest body string that can hold that many bytes (base64 makes 4 characters of 3 bytes): a
+#: longer one is refused before anything is decoded.
+MAX_BODY_CHARS = 4 * -(-MAX_BODY_BYTES // 3)
 _BOM = b"\xef\xbb\xbf"
 FIELDS = ("bucket_name", "password", "prefix")
 REQUIRED_FIELDS = ("bucket_name", "password")
@@ -101,11 +104,13 @@ def parse_purge_request(event: Any) -> PurgeRequest:
 
 def _body_bytes(event: dict) -> bytes:
     body = event.get("body")
-    if body is None or body == "":
+    if body is None:
         raise BadRequest("The request body is empty: send a JSON object")
     if not isinstance(body, str):
         raise BadRequest("The request body must be a string")
-    if len(body) > MAX_BODY_BYTES * 2:
+    if not body:
+        raise BadRequest("The request body is empty: send a JSON object")
+    if len(body) > MAX_BODY_CHARS:
         raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes")
     if event.get("isBase64Encoded") is True:
         try:
