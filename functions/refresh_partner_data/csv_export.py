@@ -1,15 +1,22 @@
-"""JSON rows to CSV, in bounded memory.
+"""JSON rows to one CSV file, in bounded memory and with one copy of the data on disk.
 
-The CSV has a header row: the union of every row's flattened keys, in first-seen order, so a key
-that first appears in row 900,000 still gets its column. As the header is only known at the end,
-rows are spooled to a local file first (each holding the columns known when it was written), then
-copied after the header into the final file, padded with empty fields where the header grew.
+Rows go to a spool file as they arrive, each with the columns known when it was written. The
+header (the dataset's declared columns, then any other key in first-seen order) is known only at
+the end: ``stream()`` then reads the header and the spooled rows back as one byte stream for the
+upload, padding with empty fields the rows written before a late key got its column. No second
+file is written: ``/tmp`` holds about one CSV's worth.
 
-Values: nested objects are flattened with ``_`` (``category.id`` -> ``category_id``), lists become
-JSON text, booleans ``true``/``false``, null an empty field, numbers the partner's digits (ijson
-hands them over as ``int``/``Decimal``, never ``float``). RFC 4180 throughout: fields holding a
-comma, a quote, CR or LF are quoted, and lines end with CRLF. (With LF endings Python's writer
-would leave a lone CR in a value unquoted, and readers would split the row there.)
+Values (README "The CSV files"): a nested object is flattened with ``_`` (``category.id`` ->
+``category_id``) and a null one leaves its declared columns empty; a list becomes JSON text;
+booleans ``true``/``false``; null an empty field; a number is written in positional notation with
+the partner's digits, never rounded (ijson hands numbers over as ``int``/``Decimal``, never
+``float``). RFC 4180: fields holding a comma, a quote, CR or LF are quoted, and lines end with CRLF
+(with LF, Python's writer would leave a lone CR unquoted, and readers split the row there).
+
+Refused, failing the dataset with the row's number: a column reached by two paths
+(``category.id`` and a ``category_id`` key, in one row or across rows), objects nested deeper than
+``MAX_DEPTH``, a number longer than ``MAX_NUMBER_CHARS`` once written out, a string UTF-8 cannot
+carry.
 """
 
 from __future__ import annotations
@@ -18,124 +25,181 @@ import csv
 import io
 import json
 import os
-import shutil
+import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+from refresh_partner_data.datasets import column_name
+
 LINE_TERMINATOR = "\r\n"
-_COPY_BUFFER_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+#: The longest number written (it also bounds what the partner API client lets ijson convert).
+MAX_NUMBER_CHARS = 10_000
+# Numbers are bounded by MAX_NUMBER_CHARS instead of Python's own limit (4,300 digits), past which
+# ijson's C items() crashes the process rather than raise, and str() of an int raises.
+sys.set_int_max_str_digits(0)
+_READ_BYTES = 1024 * 1024
 
 
 class RowError(Exception):
     """A row cannot be represented faithfully as CSV."""
 
 
-def flatten(row: dict[str, Any]) -> dict[str, str]:
-    """One row's cells: ``{"category": {"id": 30}}`` -> ``{"category_id": "30"}``."""
-    cells: dict[str, str] = {}
-    _flatten_into(cells, "", row)
-    return cells
-
-
-def _flatten_into(cells: dict[str, str], prefix: str, mapping: dict[str, Any]) -> None:
-    for key, value in mapping.items():
-        name = f"{prefix}_{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            _flatten_into(cells, name, value)
-            continue
-        if name in cells:
-            raise RowError(f"two fields flatten to the same column {name!r}")
-        cells[name] = cell_text(value)
-
-
 def cell_text(value: Any) -> str:
     """A value as a CSV field: null is empty, a string is itself, anything else its JSON text."""
     if value is None:
         return ""
-    if isinstance(value, str):
+    if type(value) is str:
         return value
     return json_text(value)
 
 
-def json_text(value: Any) -> str:
-    """Compact JSON for lists and empty objects, with numbers kept as the partner sent them."""
+def json_text(value: Any, depth: int = 0) -> str:
+    """Compact JSON for lists and objects, numbers positional, strings as they are (not escaped to
+    ASCII)."""
+    if depth > MAX_DEPTH:
+        raise RowError(f"values nested deeper than {MAX_DEPTH} levels")
+    kind = type(value)
     if value is None:
         return "null"
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, str):
+    if kind is int:
+        return str(value)  # JSON's -0 is the integer 0: "0".
+    if kind is Decimal:
+        return positional(value)
+    if kind is float:  # Not from ijson (use_float=False); kept for direct callers.
+        return positional(Decimal(repr(value)))
+    if kind is str:
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ",".join(json_text(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json_text(str(k))}:{json_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, float):  # Not from ijson (use_float=False); kept for direct callers.
-        return repr(value)
-    raise RowError(f"unsupported value of type {type(value).__name__}")
+    if kind is list:
+        return "[" + ",".join(json_text(item, depth + 1) for item in value) + "]"
+    if kind is dict:
+        return (
+            "{" + ",".join(f"{json_text(str(k))}:{json_text(v, depth + 1)}" for k, v in value.items()) + "}"
+        )
+    raise RowError(f"unsupported value of type {kind.__name__}")
+
+
+def positional(number: Decimal) -> str:
+    """``1E-7`` -> ``0.0000001``, ``100E2`` -> ``10000``, ``181.0`` -> ``181.0``: every digit kept."""
+    if not number.is_finite():
+        raise RowError("a number that is not finite")
+    _, digits, exponent = number.as_tuple()
+    length = max(len(digits), -int(exponent)) + max(int(exponent), 0) + 2
+    if length > MAX_NUMBER_CHARS:
+        raise RowError(f"a number longer than {MAX_NUMBER_CHARS} characters once written out")
+    return format(number, "f")
 
 
 class CsvSpool:
-    """Collects rows in a spool file; ``write_csv`` then writes header + rows to the final file."""
+    """Collects one day's rows; ``stream()`` then gives the CSV file's bytes."""
 
-    def __init__(self, spool_path: str) -> None:
+    def __init__(self, spool_path: str, declared: tuple[tuple[str, ...], ...] = ()) -> None:
         self._path = spool_path
-        self._file = open(spool_path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by write_csv/discard
+        self._file = open(spool_path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by stream/discard
         self._writer = csv.writer(self._file, lineterminator=LINE_TERMINATOR)
+        #: Column name -> index, in header order.
         self.columns: dict[str, int] = {}
+        #: Column name -> the path of keys its values come from.
+        self._paths: dict[str, tuple[str, ...]] = {}
+        #: Names whose values are top-level scalars: the fast path.
+        self._flat: set[str] = set()
+        #: Keys whose values are objects with declared columns: null leaves those columns empty.
+        self._objects = {path[:-1] for path in declared if len(path) > 1}
+        for path in declared:
+            self._add_column(path)
+        self.declared = len(self.columns)
+        #: Columns that are not declared, in the order they were found.
+        self.extra: list[str] = []
         self.rows = 0
-        self._first_row_width = 0
+        #: Rows written before the last column was added are short by that many fields.
+        self._rows_before_last_column = 0
 
     def add(self, row: Any) -> None:
         if type(row) is not dict:
             raise RowError(f"row {self.rows + 1} is a JSON {type(row).__name__}, not an object")
-        values = self._values(row)
-        if values is None:  # Nested objects: flattened names can collide, so flatten checks.
-            try:
-                values = self._values(flatten(row))
-            except RowError as error:
-                raise RowError(f"row {self.rows + 1}: {error}") from None
-        self._writer.writerow(values)
+        try:
+            values = self._values(row)
+            self._writer.writerow(values)
+        except RowError as error:
+            raise RowError(f"row {self.rows + 1}: {error}") from None
+        except UnicodeEncodeError:
+            raise RowError(
+                f"row {self.rows + 1}: a string that UTF-8 cannot carry (a lone surrogate)"
+            ) from None
+        except RecursionError:
+            raise RowError(f"row {self.rows + 1}: values nested deeper than {MAX_DEPTH} levels") from None
         self.rows += 1
-        if self.rows == 1:
-            self._first_row_width = len(self.columns)
 
-    def _values(self, cells: dict[str, Any]) -> list[str] | None:
-        """The row's fields in column order, adding new columns; None if a value is an object."""
-        columns = self.columns
+    def _values(self, row: dict[str, Any]) -> list[str]:
+        columns, flat = self.columns, self._flat
         values = [""] * len(columns)
-        for name, value in cells.items():
-            kind = type(value)  # The exact type: bool is a subclass of int.
+        for key, value in row.items():
+            kind = type(value)
+            if kind is dict:
+                self._nested(values, (key,), value, 1)
+                continue
+            if value is None and (key,) in self._objects:
+                continue
+            index = columns[key] if key in flat else self._index(values, (key,))
             if kind is str:
-                text = value
+                values[index] = value
             elif kind is int:
-                text = str(value)
-            elif kind is dict and value:
-                return None
+                values[index] = str(value)
             else:
-                text = cell_text(value)
-            index = columns.get(name)
-            if index is None:
-                index = columns[name] = len(values)
-                values.append("")
-            values[index] = text
+                values[index] = cell_text(value)
         return values
 
-    def write_csv(self, csv_path: str) -> int:
-        """Writes the final CSV (empty when there were no rows); returns its size in bytes."""
+    def _nested(self, values: list[str], path: tuple[str, ...], mapping: dict[str, Any], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise RowError(f"objects nested deeper than {MAX_DEPTH} levels")
+        if not mapping and path not in self._objects:
+            values[self._index(values, path)] = "{}"
+            return
+        for key, value in mapping.items():
+            child = (*path, str(key))
+            if type(value) is dict:
+                self._nested(values, child, value, depth + 1)
+            elif not (value is None and child in self._objects):
+                values[self._index(values, child)] = cell_text(value)
+
+    def _index(self, values: list[str], path: tuple[str, ...]) -> int:
+        """The column of the value at ``path``, added if new; refused if another path has it."""
+        name = column_name(path)
+        known = self._paths.get(name)
+        if known is None:
+            self.extra.append(name)
+            index = self._add_column(path)
+            values.append("")
+            self._rows_before_last_column = self.rows
+            return index
+        if known != path:
+            raise RowError(f"{'.'.join(path)!r} and {'.'.join(known)!r} would both be the column {name!r}")
+        return self.columns[name]
+
+    def _add_column(self, path: tuple[str, ...]) -> int:
+        name = column_name(path)
+        index = self.columns[name] = len(self.columns)
+        self._paths[name] = path
+        if len(path) == 1:
+            self._flat.add(name)
+        return index
+
+    def stream(self) -> BinaryIO:
+        """The CSV file: header and rows (an empty file when there are no rows, or no columns)."""
         self._file.close()
-        with open(csv_path, "wb") as out, open(self._path, "rb") as spool:
-            if self.rows:
-                out.write(_csv_line(list(self.columns)).encode("utf-8"))
-            if len(self.columns) == self._first_row_width:
-                shutil.copyfileobj(spool, out, _COPY_BUFFER_BYTES)
-            else:  # Rows written before the header grew are short: pad them.
-                _copy_padded(spool, out, len(self.columns))
-        os.remove(self._path)
-        return os.path.getsize(csv_path)
+        spool = open(self._path, "rb")  # noqa: SIM115 - closed by the stream
+        if not self.rows or not self.columns:
+            spool.close()
+            return io.BytesIO(b"")
+        header = _csv_line(list(self.columns)).encode("utf-8")
+        if not self._rows_before_last_column:
+            return io.BufferedReader(_Concatenated([io.BytesIO(header), spool]), _READ_BYTES)
+        return io.BufferedReader(_Generated(_padded(header, spool, len(self.columns))), _READ_BYTES)
 
     def discard(self) -> None:
         self._file.close()
@@ -149,12 +213,63 @@ def _csv_line(values: list[str]) -> str:
     return line.getvalue()
 
 
-def _copy_padded(spool: BinaryIO, out: BinaryIO, width: int) -> None:
-    reader = csv.reader(io.TextIOWrapper(spool, encoding="utf-8", newline=""))
-    text_out = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    writer = csv.writer(text_out, lineterminator=LINE_TERMINATOR)
-    for values in reader:
-        values.extend([""] * (width - len(values)))
-        writer.writerow(values)
-    text_out.flush()
-    text_out.detach()
+def _padded(header: bytes, spool: BinaryIO, width: int) -> Iterator[bytes]:
+    """The header, then every spooled row with empty fields up to ``width``."""
+    yield header
+    csv.field_size_limit(sys.maxsize)  # A field is as long as the partner made it.
+    with spool, io.TextIOWrapper(spool, encoding="utf-8", newline="") as text:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator=LINE_TERMINATOR)
+        for values in csv.reader(text):
+            values.extend([""] * (width - len(values)))
+            writer.writerow(values)
+            if out.tell() >= _READ_BYTES:
+                yield out.getvalue().encode("utf-8")
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue().encode("utf-8")
+
+
+class _Generated(io.RawIOBase):
+    """A readable stream of the bytes an iterator yields."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class _Concatenated(io.RawIOBase):
+    """Readable streams, one after the other, closed as they are used up."""
+
+    def __init__(self, parts: list[BinaryIO]) -> None:
+        self._parts = parts
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._parts:
+            size = self._parts[0].readinto(buffer)  # type: ignore[attr-defined]
+            if size:
+                return size
+            self._parts.pop(0).close()
+        return 0
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.close()
+        self._parts = []
+        super().close()
