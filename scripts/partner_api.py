@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """A local stand-in for the partner API: a real HTTP server with switchable failures.
 
-    GET /api/InteliFunctionGetData?table=<category|establishment|sale>&saleDate=YYYY-MM-DD&code=<token>
+    GET /api/InteliFunctionGetData?table=<category|establishment|sale>&saleDate=YYYY-MM-DD
+    with the token in the x-functions-key header, or as &code=<token> (Azure Functions takes both)
 
-answers with one JSON array, streamed with chunked transfer encoding. It checks ``code`` when a
-token is set (401 otherwise), and can be told to fail: the first N requests with 503 (or 429 with
-``Retry-After``), every request with a status, slow answers, a body cut short, a dropped connection
-or a JSON object instead of an array. Tests, the demo and the benchmarks all use it.
+answers with one JSON array, streamed with chunked transfer encoding, gzip-compressed when the
+client accepts it and ``gzip`` is on. It checks the token when one is set (401 otherwise), and can
+be told to fail: the first N requests with 503 (or 429 with ``Retry-After``), every request with a
+status, slow answers, a body trickled out slowly, a body cut short, a dropped connection, a JSON
+object instead of an array, a redirect elsewhere, a malformed header line. It records every
+request (and how many were in flight at once). Tests, the demo and the benchmarks all use it.
 
 Run it by hand:  python scripts/partner_api.py --port 8080 --token s3cret --establishments 1000000
 """
@@ -20,6 +23,7 @@ import re
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +34,8 @@ from background_server import BackgroundServer
 from partner_data import TABLES, Volume, rows_json
 
 PATH = "/api/InteliFunctionGetData"
+TRAP_PATH = "/somewhere-else"
+TOKEN_HEADER = "x-functions-key"  # noqa: S105 - a header name
 CHUNK_BYTES = 64 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -46,6 +52,14 @@ class Faults:
     truncate: bool = False
     drop_connection_first: int = 0
     non_array: bool = False
+    #: Answer 302 with a Location on this server (a trap that records whoever follows it).
+    redirect: bool = False
+    #: Add a header line IIS writes ("Name : value"), which urllib3 cannot parse and warns about.
+    malformed_header: bool = False
+    #: Send the body in pieces this many seconds apart.
+    trickle_seconds: float = 0.0
+    #: Claim gzip and send bytes that are not.
+    corrupt_gzip: bool = False
 
 
 @dataclass
@@ -54,6 +68,9 @@ class Request:
     sale_date: str | None
     authorized: bool
     status: int
+    path: str = ""
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,8 +81,21 @@ class SimulatorState:
     #: Exact bodies to serve instead of the generated data, by table.
     payloads: dict[str, bytes] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    #: Compress bodies for clients that accept gzip.
+    gzip: bool = False
+    in_flight: int = 0
+    most_in_flight: int = 0
     _seen: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def entered(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def next_attempt(self, table: str) -> int:
         with self._lock:
@@ -86,13 +116,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         state = self.server.state
+        state.entered()
+        try:
+            self._get(state)
+        finally:
+            state.left()
+
+    def _get(self, state: SimulatorState) -> None:
         url = urlsplit(self.path)
         params = {name: values[-1] for name, values in parse_qs(url.query).items()}
         table, sale_date = params.get("table"), params.get("saleDate")
-        authorized = state.token is None or hmac.compare_digest(
-            params.get("code", "").encode(), state.token.encode()
+        given = self.headers.get(TOKEN_HEADER) or params.get("code", "")
+        authorized = state.token is None or hmac.compare_digest(given.encode(), state.token.encode())
+        self._request = Request(
+            table,
+            sale_date,
+            authorized,
+            0,
+            url.path,
+            url.query,
+            {k.lower(): v for k, v in self.headers.items()},
         )
-        self._request = Request(table, sale_date, authorized, 0)
         refusal = _refusal(state, url.path, table, sale_date, authorized)
         if refusal:
             self._json_error(*refusal)
@@ -115,11 +159,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._json_error(status, "simulated failure", headers)
         elif faults.non_array:
             self._send_json(200, b'{"message": "not what you expected"}')
+        elif faults.redirect:
+            self._send_json(302, b'{"error": "moved"}', {"Location": f"{TRAP_PATH}?table={table}"})
         else:
+            gzipped = state.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
             self._stream(
                 self._pieces(state, table, sale_date),
                 truncate=faults.truncate,
                 drop=attempt <= faults.drop_connection_first,
+                gzipped=gzipped,
+                malformed_header=faults.malformed_header,
+                trickle_seconds=faults.trickle_seconds,
+                corrupt_gzip=faults.corrupt_gzip,
             )
 
     @staticmethod
@@ -130,12 +181,29 @@ class _Handler(BaseHTTPRequestHandler):
         day = date.fromisoformat(sale_date) if sale_date else date.today()
         return _array_pieces(rows_json(table, day, state.volume))
 
-    def _stream(self, pieces: Any, *, truncate: bool, drop: bool) -> None:
+    def _stream(
+        self,
+        pieces: Any,
+        *,
+        truncate: bool,
+        drop: bool,
+        gzipped: bool = False,
+        malformed_header: bool = False,
+        trickle_seconds: float = 0.0,
+        corrupt_gzip: bool = False,
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
+        if gzipped or corrupt_gzip:
+            self.send_header("Content-Encoding", "gzip")
+            pieces = iter([b"\x1f\x8b\x08 this is not deflate data"]) if corrupt_gzip else _gzipped(pieces)
+        if malformed_header:
+            self._headers_buffer.append(b"X-AspNet-Version : 4.0.30319\r\n")  # type: ignore[attr-defined]
         self.end_headers()
-        for whole in _chunks(pieces):
+        if trickle_seconds:
+            pieces = _trickled(pieces, trickle_seconds)
+        for whole in pieces if trickle_seconds else _chunks(pieces):
             chunk = whole[: max(1, len(whole) // 2)] if truncate or drop else whole
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             if drop:
@@ -163,7 +231,7 @@ def _refusal(
 ) -> tuple[int, str] | None:
     """The status and message the real API would refuse this request with, if any."""
     if path != PATH:
-        return 404, "not found"
+        return 404, "not found"  # The redirect's trap too: it records who followed it.
     if not authorized:
         return 401, "missing or invalid code"
     if not table:
@@ -183,6 +251,21 @@ def _valid_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _gzipped(pieces: Any) -> Any:
+    compressor = zlib.compressobj(wbits=31)  # 31: the gzip format.
+    for piece in pieces:
+        yield compressor.compress(piece)
+    yield compressor.flush()
+
+
+def _trickled(pieces: Any, seconds: float) -> Any:
+    """The body 16 bytes at a time, ``seconds`` apart."""
+    for piece in pieces:
+        for start in range(0, len(piece), 16):
+            yield piece[start : start + 16]
+            time.sleep(seconds)
 
 
 def _array_pieces(rows: Any) -> Any:
@@ -250,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--token", help="require this value as the `code` parameter")
+    parser.add_argument("--token", help="require this token (x-functions-key header or `code` parameter)")
     parser.add_argument("--establishments", type=int, default=Volume.establishments)
     parser.add_argument("--sales-per-day", type=int, default=Volume.sales_per_day)
     parser.add_argument("--fail-first", type=int, default=0, help="fail the first N requests per table")

@@ -16,13 +16,29 @@ from refresh_partner_data.partner_client import PartnerApi, PartnerApiError, Ret
 DAY = date(2026, 3, 1)
 
 
-def test_url_carries_the_dataset_day_and_token_and_redacts_it():
+def test_the_token_goes_in_the_functions_key_header_and_in_no_url():
     api = PartnerApi("https://partner.example/api/Get?region=br", "s3cr3t&x")
+    assert api.url("sale", DAY) == "https://partner.example/api/Get?region=br&table=sale&saleDate=2026-03-01"
+    assert api.headers()["x-functions-key"] == "s3cr3t&x"
+    assert api.headers()["Accept-Encoding"] == "gzip"
+
+
+def test_the_token_can_go_in_the_query_as_code_and_is_redacted_there():
+    api = PartnerApi("https://partner.example/api/Get?region=br", "s3cr3t&x", token_in="query")
     assert api.url("sale", DAY) == (
         "https://partner.example/api/Get?region=br&table=sale&saleDate=2026-03-01&code=s3cr3t%26x"
     )
     assert api.url("sale", DAY, redacted=True).endswith("&code=***")
-    assert "code" not in PartnerApi("https://p.example/x", None).url("sale", DAY)
+    assert "x-functions-key" not in api.headers()
+
+
+def test_without_a_token_nothing_carries_one():
+    for place in ("header", "query"):
+        api = PartnerApi("https://p.example/x", None, token_in=place)
+        assert "code" not in api.url("sale", DAY)
+        assert "x-functions-key" not in api.headers()
+    with pytest.raises(ValueError, match="header or query"):
+        PartnerApi("https://p.example/x", "t", token_in="cookie")
 
 
 def test_backoff_is_exponential_with_full_jitter_and_bounded():

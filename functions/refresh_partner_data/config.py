@@ -16,12 +16,22 @@ from lambda_shared.s3_names import is_valid_bucket_name
 
 PARTNER_API_URL = "PARTNER_API_URL"
 PARTNER_API_TOKEN_PARAMETER = "PARTNER_API_TOKEN_PARAMETER"  # noqa: S105 - a variable name
+PARTNER_API_TOKEN_IN = "PARTNER_API_TOKEN_IN"  # noqa: S105 - a variable name
 DATA_BUCKET = "DATA_BUCKET"
 DATASETS = "DATASETS"
 TIMEZONE = "TIMEZONE"
 
 #: Every environment variable this function reads: Terraform must set exactly these.
-ENVIRONMENT_VARIABLES = (PARTNER_API_URL, PARTNER_API_TOKEN_PARAMETER, DATA_BUCKET, DATASETS, TIMEZONE)
+ENVIRONMENT_VARIABLES = (
+    PARTNER_API_URL,
+    PARTNER_API_TOKEN_PARAMETER,
+    PARTNER_API_TOKEN_IN,
+    DATA_BUCKET,
+    DATASETS,
+    TIMEZONE,
+)
+#: Where the token goes: the x-functions-key header (Azure Functions' own), or the code parameter.
+TOKEN_PLACES = ("header", "query")
 
 DEFAULT_DATASETS = ("category", "establishment", "sale")
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
@@ -38,6 +48,7 @@ class ConfigError(Exception):
 class Settings:
     api_url: str
     token_parameter: str | None
+    token_in: str
     bucket: str
     datasets: tuple[str, ...]
     timezone: ZoneInfo
@@ -47,6 +58,7 @@ class Settings:
         return cls(
             api_url=_api_url(environ.get(PARTNER_API_URL, "").strip()),
             token_parameter=environ.get(PARTNER_API_TOKEN_PARAMETER, "").strip() or None,
+            token_in=_token_in(environ.get(PARTNER_API_TOKEN_IN, "").strip() or TOKEN_PLACES[0]),
             bucket=_bucket(environ.get(DATA_BUCKET, "").strip()),
             datasets=_datasets(environ.get(DATASETS, "").strip()),
             timezone=_timezone(environ.get(TIMEZONE, "").strip() or DEFAULT_TIMEZONE),
@@ -70,6 +82,12 @@ def _api_url(url: str) -> str:
             f" (the token comes from {PARTNER_API_TOKEN_PARAMETER})"
         )
     return url
+
+
+def _token_in(place: str) -> str:
+    if place not in TOKEN_PLACES:
+        raise ConfigError(f"{PARTNER_API_TOKEN_IN} must be one of {', '.join(TOKEN_PLACES)}, not {place!r}")
+    return place
 
 
 def _bucket(name: str) -> str:

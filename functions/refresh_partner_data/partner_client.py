@@ -1,13 +1,27 @@
 """The partner's HTTP API: one GET per dataset and day, its JSON array streamed row by row.
 
 The body is never held in memory: urllib3 hands it over in chunks and ijson parses them as they
-come. Errors say whether they are worth retrying, and never carry the URL (it holds the token).
+come. Errors say whether they are worth retrying, and never carry the token, the URL or any of the
+partner's bytes: they name the problem and where in the body it was.
+
+The token goes in the ``x-functions-key`` header, which Azure Functions accepts in place of the
+``code`` query parameter, so it is in no URL that a library might log; ``token_in="query"`` sends
+``code`` instead, for a partner behind a proxy that only passes the query.
+
+Partner data may be hostile. Before ijson's C backend sees the bytes, they are checked for what
+would take the process down or be changed without a word: a run of more than
+``MAX_NUMBER_CHARS`` digits (ijson's ``items()`` crashes the process on an integer past Python's
+digit limit, and converting a huge one takes unbounded time: the limit is lifted, and length
+bounded here), and a lone UTF-16 surrogate escape (``"\\ud800"``, which the C backend turns into
+``?``; UTF-8 cannot carry it). Each fails that export, not the process.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,9 +35,21 @@ from urllib3.exceptions import DecodeError, HTTPError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from lambda_shared.logs import REDACTED
+from refresh_partner_data.csv_export import MAX_NUMBER_CHARS
 
 USER_AGENT = "partner-data-pipeline/refresh"
 READ_CHUNK_BYTES = 64 * 1024
+TOKEN_HEADER = "x-functions-key"  # noqa: S105 - a header name
+_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_NUMBER_CHARS + 1))
+_DIGITS = b"0123456789"
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_LONE_SURROGATE = re.compile(rb"(?P<high>" + _HIGH + rb")(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW)
+#: Bytes kept from one chunk for the next: a surrogate escape and its pair.
+_SURROGATE_WINDOW = 12
+#: A high surrogate is lone only if the next 6 bytes are not its pair.
+_PAIR_BYTES = 6
+_RETRY_AFTER_SECONDS = re.compile(r"[0-9]{1,9}")
 
 
 class PartnerApiError(Exception):
@@ -57,30 +83,45 @@ class PartnerApi:
         base_url: str,
         token: str | None,
         *,
+        token_in: str = "header",  # noqa: S107 - where the token goes
         http: urllib3.PoolManager | None = None,
         timeout: urllib3.Timeout | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if token_in not in {"header", "query"}:
+            raise ValueError(f"token_in must be header or query, not {token_in!r}")
         self.base_url = base_url
         self._token = token
+        self._token_in = token_in
         self._http = http or urllib3.PoolManager(num_pools=4, maxsize=8)
         self._timeout = timeout or urllib3.Timeout(connect=10.0, read=60.0)
+        self._clock = clock
 
     def url(self, dataset: str, day: date, *, redacted: bool = False) -> str:
         params = [("table", dataset), ("saleDate", day.isoformat())]
-        if self._token:
+        if self._token and self._token_in == "query":  # noqa: S105 - a place
             params.append(("code", REDACTED if redacted else self._token))
         parts = urlsplit(self.base_url)
         query = "&".join(filter(None, [parts.query, urlencode(params, safe="*" if redacted else "")]))
         return urlunsplit(parts._replace(query=query))
 
+    def headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": USER_AGENT}
+        if self._token and self._token_in == "header":  # noqa: S105 - a place
+            headers[TOKEN_HEADER] = self._token
+        return headers
+
     @contextmanager
-    def rows(self, dataset: str, day: date) -> Iterator[Iterator[Any]]:
-        """Opens the request; yields an iterator over the rows of the JSON array it returns."""
+    def rows(self, dataset: str, day: date, *, deadline: float = float("inf")) -> Iterator[Iterator[Any]]:
+        """Opens the request; yields an iterator over the rows of the JSON array it returns.
+
+        The whole response must arrive before ``deadline`` (clock time), not only each read.
+        """
         try:
             response = self._http.request(
                 "GET",
                 self.url(dataset, day),
-                headers={"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": USER_AGENT},
+                headers=self.headers(),
                 preload_content=False,
                 redirect=False,
                 retries=False,
@@ -90,7 +131,7 @@ class PartnerApi:
             raise PartnerApiError(f"request failed ({type(error).__name__})", retryable=True) from None
         try:
             _check_status(response)
-            yield _array_items(response)
+            yield _array_items(_Body(response, deadline, self._clock))
         finally:
             response.close()
             response.release_conn()
@@ -105,15 +146,10 @@ def _check_status(response: urllib3.BaseHTTPResponse) -> None:
     message = f"HTTP {status} from the partner API"
     if 300 <= status < 400:
         message += ": a redirect, not followed (it would carry the token elsewhere)"
-    raise PartnerApiError(
-        message,
-        retryable=retryable,
-        retry_after=retry_after,
-    )
+    raise PartnerApiError(message, retryable=retryable, retry_after=retry_after)
 
 
-def _array_items(response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
-    body = _Chunks(response)
+def _array_items(body: _Body) -> Iterator[Any]:
     try:
         first = body.first_byte()
         if first != b"[":
@@ -123,33 +159,62 @@ def _array_items(response: urllib3.BaseHTTPResponse) -> Iterator[Any]:
             raise PartnerApiError(f"the response is {what}, not the array of rows", retryable=False)
         # Given the file itself, ijson's C backend parses and builds the rows with no Python between.
         yield from ijson.items(body, "item", use_float=False)
+    except PartnerApiError:
+        raise
     except (ProtocolError, Urllib3Timeout, OSError) as error:
         raise PartnerApiError(
             f"the connection broke while reading the response ({type(error).__name__})", retryable=True
         ) from None
     except DecodeError:
         raise PartnerApiError("the response's compressed body is corrupt", retryable=False) from None
-    except ijson.JSONError as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise PartnerApiError(f"the response is not complete JSON ({detail})", retryable=False) from None
+    except ijson.JSONError:
+        raise PartnerApiError(
+            f"the response is not complete JSON (near byte {body.position:,})", retryable=False
+        ) from None
+    except UnicodeDecodeError:
+        raise PartnerApiError(
+            f"the response holds a string that is not valid Unicode (near byte {body.position:,})",
+            retryable=False,
+        ) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise PartnerApiError(
+            f"the response could not be read ({type(error).__name__} near byte {body.position:,})",
+            retryable=False,
+        ) from None
 
 
-class _Chunks:
-    """The response as a file ijson can read, in bounded chunks, that can look at its first byte."""
+class _Body:
+    """The response as a file ijson can read, in bounded chunks, checked as it comes.
 
-    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+    It can look at the first byte, counts the bytes read (for error positions), stops at the
+    deadline, and refuses what ijson's C backend would mishandle (see the module's docstring).
+    """
+
+    def __init__(
+        self, response: urllib3.BaseHTTPResponse, deadline: float, clock: Callable[[], float]
+    ) -> None:
         self._response = response
+        # read() fills its whole size, so a body trickled a few bytes at a time would keep it (and
+        # the deadline check) waiting; read1() returns what one read of the socket brings
+        # (urllib3 2; where it is missing, the deadline is checked per 64 KiB).
+        self._read = getattr(response, "read1", response.read)
+        self._deadline = deadline
+        self._clock = clock
         self._pending = b""
+        self._digit_run = 0
+        self._surrogate_tail = b""
+        self.position = 0
 
     def first_byte(self) -> bytes:
         """The first byte that is not JSON whitespace (b"" for an empty body), left unread."""
         while True:
-            chunk = self._response.read(READ_CHUNK_BYTES)
+            chunk = self._next_chunk(READ_CHUNK_BYTES)
             if not chunk:
                 return b""
             stripped = chunk.lstrip(b" \t\r\n")
             if stripped:
                 self._pending = stripped
+                self.position -= len(stripped)
                 return stripped[:1]
 
     def read(self, size: int = -1) -> bytes:
@@ -158,8 +223,42 @@ class _Chunks:
         limit = READ_CHUNK_BYTES if size < 0 else min(size, READ_CHUNK_BYTES)
         if self._pending:
             chunk, self._pending = self._pending[:limit], self._pending[limit:]
+            self.position += len(chunk)
             return chunk
-        return self._response.read(limit)
+        return self._next_chunk(limit)
+
+    def _next_chunk(self, limit: int) -> bytes:
+        if self._clock() >= self._deadline:
+            raise PartnerApiError(
+                f"the response did not arrive in time ({self.position:,} bytes by the deadline)",
+                retryable=False,
+            )
+        chunk = self._read(limit)
+        self._check(chunk)
+        self.position += len(chunk)
+        return chunk
+
+    def _check(self, chunk: bytes) -> None:
+        leading = len(chunk) - len(chunk.lstrip(_DIGITS))
+        if self._digit_run + leading > MAX_NUMBER_CHARS or _DIGIT_RUN.search(chunk):
+            raise PartnerApiError(
+                f"the response holds a number of more than {MAX_NUMBER_CHARS:,} digits"
+                f" (near byte {self.position:,})",
+                retryable=False,
+            )
+        trailing = len(chunk) - len(chunk.rstrip(_DIGITS))
+        self._digit_run = self._digit_run + trailing if trailing == len(chunk) else trailing
+
+        window = self._surrogate_tail + chunk
+        for match in _LONE_SURROGATE.finditer(window):
+            # A high escape at the very end waits: its pair may begin the next chunk.
+            if not chunk or not match.group("high") or match.end() + _PAIR_BYTES <= len(window):
+                raise PartnerApiError(
+                    "the response holds a lone UTF-16 surrogate escape, which UTF-8 cannot carry"
+                    f" (near byte {self.position - len(self._surrogate_tail) + match.start():,})",
+                    retryable=False,
+                )
+        self._surrogate_tail = window[-_SURROGATE_WINDOW:]
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -167,11 +266,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _RETRY_AFTER_SECONDS.fullmatch(value):  # ASCII digits only: "²".isdigit() is True.
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
