@@ -279,6 +279,7 @@ class LocalStack:
                 {
                     "PARTNER_API_URL": self.simulator.url,
                     "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
+                    "PARTNER_API_TOKEN_IN": "header",
                     "DATA_BUCKET": BUCKET,
                     "DATASETS": ",".join(TABLES),
                     "TIMEZONE": TIMEZONE,
@@ -294,7 +295,7 @@ class LocalStack:
             ),
             stage=STAGE,
             path=PURGE_PATH,
-            schedule_input="{}",
+            schedule_input='{"scheduled_time": "<aws.scheduler.scheduled-time>"}',  # terraform/main.tf
         )
 
     def _start_functions(self, deployment: Deployment) -> None:

@@ -31,6 +31,7 @@ locals {
   refresh_environment = {
     PARTNER_API_URL             = var.partner_api_url
     PARTNER_API_TOKEN_PARAMETER = var.partner_api_token_enabled ? module.partner_api_token[0].name : ""
+    PARTNER_API_TOKEN_IN        = var.partner_api_token_in
     DATA_BUCKET                 = module.data_bucket.bucket_name
     DATASETS                    = join(",", var.datasets)
     TIMEZONE                    = var.timezone
@@ -110,7 +111,7 @@ module "partner_api_token" {
   count  = var.partner_api_token_enabled ? 1 : 0
 
   name          = "/${local.name}/partner-api-token"
-  description   = "Token the refresh function sends to the partner API."
+  description   = "Token the refresh function sends to the partner API (x-functions-key, or code)."
   value         = var.partner_api_token
   value_version = var.partner_api_token_version
   min_length    = 8
@@ -137,6 +138,7 @@ module "refresh_function" {
   architecture                   = var.lambda_architecture
   memory_size                    = var.refresh_memory_mb
   timeout                        = var.refresh_timeout_seconds
+  ephemeral_storage_mb           = var.refresh_ephemeral_storage_mb
   reserved_concurrent_executions = var.refresh_reserved_concurrency
   environment_variables          = local.refresh_environment
   policy_statements              = local.refresh_statements
@@ -154,9 +156,13 @@ module "refresh_function" {
 module "refresh_schedule" {
   source = "./modules/lambda_schedule"
 
-  name                  = "${local.name}-daily-refresh"
-  region                = var.region
-  function_arn          = module.refresh_function.function_arn
+  name         = "${local.name}-daily-refresh"
+  region       = var.region
+  function_arn = module.refresh_function.function_arn
+  # The function refreshes the day before this time: a late or replayed run still gets its own day.
+  # A literal, not jsonencode(): that escapes "<" and ">" as \u003c and \u003e, and the scheduler
+  # would then send the placeholder unfilled.
+  input                 = "{\"scheduled_time\": \"<aws.scheduler.scheduled-time>\"}"
   schedule_expression   = var.refresh_schedule_expression
   schedule_timezone     = var.timezone
   enabled               = var.refresh_schedule_enabled

@@ -115,7 +115,7 @@ variable "partner_api_url" {
 }
 
 variable "partner_api_token_enabled" {
-  description = "Whether the partner API needs a token (sent as `code`). When true, partner_api_token must be given on every plan/apply."
+  description = "Whether the partner API needs a token. When true, partner_api_token must be given on every plan/apply."
   type        = bool
   default     = true
 }
@@ -130,6 +130,17 @@ variable "partner_api_token" {
   validation {
     condition     = !var.partner_api_token_enabled || try(length(var.partner_api_token) >= 8, false)
     error_message = "partner_api_token is required (at least 8 characters) while partner_api_token_enabled is true: export TF_VAR_partner_api_token."
+  }
+}
+
+variable "partner_api_token_in" {
+  description = "Where the refresh function sends the token: header (x-functions-key, which Azure Functions accepts; it is in no URL a library might log) or query (the code parameter, for a partner behind a proxy that passes only the query)."
+  type        = string
+  default     = "header"
+
+  validation {
+    condition     = contains(["header", "query"], var.partner_api_token_in)
+    error_message = "partner_api_token_in must be header or query."
   }
 }
 
@@ -174,9 +185,20 @@ variable "refresh_schedule_enabled" {
 }
 
 variable "refresh_memory_mb" {
-  description = "Memory of the refresh function (1,000,000 rows fit in 256)."
+  description = "Memory of the refresh function, in MB. Peak use is about 55 MB plus 50 MB per export running (its upload holds at most 5 parts of 8 MiB, whatever the file size); three run at once."
   type        = number
   default     = 512
+}
+
+variable "refresh_ephemeral_storage_mb" {
+  description = "/tmp of the refresh function, in MB (512-10240). It holds one spool of rows per export running (3 at a time), each about the size of that day's CSV: size it at 3 x the largest day's CSV + 100 MB. The default fits days of up to about 130 MB of CSV."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.refresh_ephemeral_storage_mb >= 512 && var.refresh_ephemeral_storage_mb <= 10240 && floor(var.refresh_ephemeral_storage_mb) == var.refresh_ephemeral_storage_mb
+    error_message = "refresh_ephemeral_storage_mb must be a whole number between 512 and 10240."
+  }
 }
 
 variable "refresh_timeout_seconds" {

@@ -38,7 +38,7 @@ def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
     with stack:
         pids = stack.process_ids
         assert len(pids) == 2
-        reply = stack.run_refresh({})
+        reply = stack.run_refresh()
         assert reply["ok"], reply
         day = date.fromisoformat(reply["result"]["first_day"])
         s3 = stack.client("s3")

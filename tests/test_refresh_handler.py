@@ -10,9 +10,10 @@ from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
 from partner_api import Faults, PartnerApiSimulator
 from partner_data import Volume, parse_row, row_count, rows_json
-from refresh_partner_data import handler, s3_upload
+from refresh_partner_data import handler, runner, s3_upload
 from refresh_partner_data.config import ConfigError
-from refresh_partner_data.csv_export import flatten
+from refresh_partner_data.csv_export import cell_text
+from refresh_partner_data.datasets import column_name, declared_columns
 from refresh_partner_data.events import InvalidEvent
 from refresh_partner_data.partner_client import RetryPolicy
 from support import lambda_context
@@ -22,6 +23,8 @@ TOKEN = "partner-token-Zx81-secret"
 TOKEN_PARAMETER = "/partner-data/partner-api-token"
 NOW = datetime(2026, 11, 28, 3, 0, 5, tzinfo=UTC)  # 00:00:05 in São Paulo: yesterday is the 27th.
 YESTERDAY = date(2026, 11, 27)
+#: What the schedule sends for the run of 00:00 São Paulo time on the 28th.
+SCHEDULED = {"scheduled_time": "2026-11-28T03:00:00Z"}
 VOLUME = Volume(establishments=500, sales_per_day=60)
 
 
@@ -59,8 +62,16 @@ def csv_records(s3, key: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(object_text(s3, key), newline="")))
 
 
+def at(row, path):
+    for key in path:
+        row = row.get(key) if isinstance(row, dict) else None
+    return row
+
+
 def expected_records(table: str, day: date, volume: Volume = VOLUME) -> list[dict[str, str]]:
-    return [flatten(parse_row(text)) for text in rows_json(table, day, volume)]
+    columns = declared_columns(table)
+    rows = [parse_row(text) for text in rows_json(table, day, volume)]
+    return [{column_name(path): cell_text(at(row, path)) for path in columns} for row in rows]
 
 
 def keys_in(s3) -> list[str]:
@@ -72,7 +83,7 @@ def log_lines(capsys) -> list[dict]:
 
 
 def test_scheduled_run_writes_yesterday_for_every_dataset(refresh_env, simulator, capsys):
-    summary = invoke({})
+    summary = invoke(SCHEDULED)
 
     assert keys_in(refresh_env) == [
         f"{name}/2026-11-27.csv" for name in ("category", "establishment", "sale")
@@ -113,26 +124,36 @@ def test_sale_csv_has_flattened_category_and_tricky_values_survive(refresh_env, 
 def test_numbers_are_written_exactly_as_the_partner_sent_them(refresh_env, simulator):
     simulator.state.payloads["sale"] = (
         b'[{"value": 181.0, "big": 12345678901234567890123, "tiny": 0.1000000000000000055511151231257827,'
-        b' "neg": -0.0, "exp": 1.5E-7, "list": [1.10, "a,b", null], "none": null, "flag": false}]'
+        b' "neg": -0.0, "exp": 1.5E-7, "list": [1.10, "a,b", null], "none": null, "flag": false,'
+        b' "hundred": 100E2, "zero": -0}]'
     )
     invoke({"date": "2026-11-20", "datasets": ["sale"]})
     (record,) = csv_records(refresh_env, "sale/2026-11-20.csv")
-    assert record == {
-        "value": "181.0",
+    extra = {k: v for k, v in record.items() if k not in {column_name(p) for p in declared_columns("sale")}}
+    assert record["value"] == "181.0"
+    assert extra == {
         "big": "12345678901234567890123",
         "tiny": "0.1000000000000000055511151231257827",
         "neg": "-0.0",
-        "exp": "1.5E-7",
+        "exp": "0.00000015",
         "list": '[1.10,"a,b",null]',
         "none": "",
         "flag": "false",
+        "hundred": "10000",
+        "zero": "0",
     }
 
 
-def test_a_key_first_seen_late_gets_its_column(refresh_env, simulator):
-    simulator.state.payloads["sale"] = b'[{"id": 1}, {"id": 2, "discount": 5.5}, {"discount": 1}]'
-    invoke({"date": "2026-11-20", "datasets": ["sale"]})
-    assert object_text(refresh_env, "sale/2026-11-20.csv") == "id,discount\r\n1,\r\n2,5.5\r\n,1\r\n"
+def test_a_key_first_seen_late_gets_its_column_after_the_declared_ones(refresh_env, simulator, capsys):
+    simulator.state.payloads["establishment"] = b'[{"id": 1}, {"id": 2, "discount": 5.5}, {"discount": 1}]'
+    summary = invoke({"date": "2026-11-20", "datasets": ["establishment"]})
+    assert object_text(refresh_env, "establishment/2026-11-20.csv") == (
+        "id,cnpj,discount\r\n1,,\r\n2,,5.5\r\n,,1\r\n"
+    )
+    assert summary["exports"][0]["extra_columns"] == ["discount"]
+    (warning,) = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
+    assert warning["message"] == "columns the dataset does not declare were appended"
+    assert (warning["dataset"], warning["columns"]) == ("establishment", ["discount"])
 
 
 def test_an_empty_day_writes_an_empty_file(refresh_env, simulator):
@@ -151,11 +172,11 @@ def test_a_backfill_writes_one_file_per_day(refresh_env):
 
 
 def test_a_rerun_overwrites_the_day(refresh_env, simulator):
-    simulator.state.payloads["sale"] = b'[{"id": 1}]'
-    invoke({"date": "2026-11-20", "datasets": ["sale"]})
-    simulator.state.payloads["sale"] = b'[{"id": 2}]'
-    invoke({"date": "2026-11-20", "datasets": ["sale"]})
-    assert object_text(refresh_env, "sale/2026-11-20.csv") == "id\r\n2\r\n"
+    simulator.state.payloads["category"] = b'[{"id": 1}]'
+    invoke({"date": "2026-11-20", "datasets": ["category"]})
+    simulator.state.payloads["category"] = b'[{"id": 2}]'
+    invoke({"date": "2026-11-20", "datasets": ["category"]})
+    assert object_text(refresh_env, "category/2026-11-20.csv") == "id,name,isActive\r\n2,,\r\n"
 
 
 @pytest.mark.parametrize(
@@ -180,14 +201,14 @@ def test_invalid_event_fetches_nothing(refresh_env, simulator):
 def test_missing_configuration_fails_before_any_request(refresh_env, simulator, monkeypatch):
     monkeypatch.delenv("DATA_BUCKET")
     with pytest.raises(ConfigError, match=r"^DATA_BUCKET is required"):
-        invoke({})
+        invoke(SCHEDULED)
     assert simulator.requests == []
 
 
 def test_unreadable_token_fails_before_any_request(refresh_env, simulator, ssm):
     ssm.delete_parameter(Name=TOKEN_PARAMETER)
     with pytest.raises(handler.RefreshFailed, match="token could not be read"):
-        invoke({})
+        invoke(SCHEDULED)
     assert simulator.requests == []
 
 
@@ -203,7 +224,7 @@ def test_transient_failures_are_retried(refresh_env, simulator, capsys):
     simulator.faults["category"] = Faults(fail_first=1, fail_status=429, retry_after="1")
     simulator.faults["establishment"] = Faults(drop_connection_first=1)
 
-    summary = invoke({})
+    summary = invoke(SCHEDULED)
 
     assert summary["written"] == 3
     attempts = {entry["dataset"]: entry["attempts"] for entry in summary["exports"]}
@@ -222,7 +243,7 @@ def test_transient_failures_are_retried(refresh_env, simulator, capsys):
     assert "connection broke" in dropped["error"]
     for line in retries:
         assert TOKEN not in json.dumps(line)
-        assert "code=***" in line["url"]
+        assert "code" not in line["url"], "the token goes in a header, not in the URL"
 
 
 def test_timeouts_are_retried_then_reported(refresh_env, simulator, monkeypatch):
@@ -239,7 +260,7 @@ def test_timeouts_are_retried_then_reported(refresh_env, simulator, monkeypatch)
     ("faults", "error"),
     [
         (Faults(always_status=404), "HTTP 404 from the partner API"),
-        (Faults(always_status=302), "HTTP 302 from the partner API: a redirect, not followed"),
+        (Faults(redirect=True), "HTTP 302 from the partner API: a redirect, not followed"),
         (Faults(truncate=True), "the response is not complete JSON"),
         (Faults(non_array=True), "the response is a JSON object, not the array of rows"),
     ],
@@ -247,7 +268,7 @@ def test_timeouts_are_retried_then_reported(refresh_env, simulator, monkeypatch)
 def test_permanent_failures_fail_the_dataset_at_once(refresh_env, simulator, faults, error):
     simulator.faults["sale"] = faults
     with pytest.raises(handler.RefreshFailed) as caught:
-        invoke({})
+        invoke(SCHEDULED)
     assert f"1 of 3 exports failed: sale/2026-11-27.csv ({error}" in str(caught.value)
     assert len([r for r in simulator.requests if r.table == "sale"]) == 1
     assert keys_in(refresh_env) == ["category/2026-11-27.csv", "establishment/2026-11-27.csv"]
@@ -263,7 +284,7 @@ def test_rows_that_cannot_be_written_fail_the_dataset(refresh_env, simulator):
 def test_a_wrong_token_fails_every_dataset_without_leaking_it(refresh_env, simulator, ssm, capsys):
     ssm.put_parameter(Name=TOKEN_PARAMETER, Value="wrong-token-value", Type="SecureString", Overwrite=True)
     with pytest.raises(handler.RefreshFailed) as caught:
-        invoke({})
+        invoke(SCHEDULED)
     message = str(caught.value)
     assert message.startswith("3 of 3 exports failed")
     assert "HTTP 401" in message
@@ -276,7 +297,7 @@ def test_a_wrong_token_fails_every_dataset_without_leaking_it(refresh_env, simul
 def test_one_dataset_permanently_failing_leaves_the_others_written(refresh_env, simulator, capsys):
     simulator.faults["sale"] = Faults(always_status=500)
     with pytest.raises(handler.RefreshFailed) as caught:
-        invoke({})
+        invoke(SCHEDULED)
     assert "sale/2026-11-27.csv (HTTP 500 from the partner API; gave up after 3 attempts)" in str(
         caught.value
     )
@@ -299,7 +320,12 @@ def test_a_failed_multipart_upload_leaves_no_object_and_no_parts(refresh_env, si
     )
     simulator.state.volume = Volume(establishments=400_000)
     failed = fail_requests(
-        aws.client("s3"), "s3.UploadPart", status=403, body=s3_error_xml("AccessDenied"), times=1, skip=1
+        aws.client("s3", **handler.S3_CLIENT),
+        "s3.UploadPart",
+        status=403,
+        body=s3_error_xml("AccessDenied"),
+        times=1,
+        skip=1,
     )
 
     with pytest.raises(handler.RefreshFailed, match=r"establishment/2026-11-27.csv \(upload to S3 failed"):
@@ -338,9 +364,11 @@ def test_a_large_file_goes_up_in_parts_and_arrives_whole(refresh_env, simulator,
 
 
 def test_exports_are_not_started_without_enough_time(refresh_env, simulator):
-    context = lambda_context("refresh", timeout_seconds=handler.MIN_SECONDS_PER_EXPORT - 1)
+    context = lambda_context(
+        "refresh", timeout_seconds=runner.MIN_SECONDS_PER_EXPORT + handler.SUMMARY_SECONDS - 1
+    )
     with pytest.raises(handler.RefreshFailed, match="not started: the invocation was running out of time"):
-        invoke({}, context)
+        invoke(SCHEDULED, context)
     assert simulator.requests == []
 
 

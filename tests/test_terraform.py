@@ -316,7 +316,7 @@ def test_refresh_role_allows_exactly_what_the_refresh_handler_calls(s3, ssm, mon
         # A small file (one PutObject) and a large one (a multipart upload)...
         refresh_handler.lambda_handler({"date": "2026-11-01"}, lambda_context("r"))
         # ...and a multipart upload that fails and is aborted.
-        s3_client = aws.client("s3")
+        s3_client = aws.client("s3", **refresh_handler.S3_CLIENT)  # the handler's own client
         fail_requests(s3_client, "s3.UploadPart", status=403, body=s3_error_xml("AccessDenied"), times=1)
         with pytest.raises(refresh_handler.RefreshFailed):
             refresh_handler.lambda_handler(

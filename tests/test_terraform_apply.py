@@ -76,7 +76,8 @@ def check_schedule(client: Any, outputs: dict[str, Any], *, timezone: str, state
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = schedule["Target"]
     assert target["Arn"] == outputs["refresh_function_arn"]
-    assert json.loads(target["Input"]) == {}
+    # Verbatim: the scheduler fills the placeholder only as written (not JSON-escaped as \u003c...).
+    assert target["Input"] == '{"scheduled_time": "<aws.scheduler.scheduled-time>"}'
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 21600}
     assert target["DeadLetterConfig"] == {"Arn": outputs["refresh_dead_letter_queue_arn"]}
 
@@ -158,6 +159,7 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
             "refresh": {
                 "PARTNER_API_URL": PARTNER_URL,
                 "PARTNER_API_TOKEN_PARAMETER": f"/{PREFIX}/partner-api-token",
+                "PARTNER_API_TOKEN_IN": "header",
                 "DATA_BUCKET": bucket,
                 "DATASETS": "category,establishment,sale",
                 "TIMEZONE": "America/Sao_Paulo",
@@ -174,6 +176,8 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
         assert "Concurrency" not in client("lambda").get_function(
             FunctionName=outputs[f"{name}_function_name"]
         )
+    refresh = client("lambda").get_function_configuration(FunctionName=outputs["refresh_function_name"])
+    assert refresh["EphemeralStorage"] == {"Size": 512}
     check_schedule(client, outputs, timezone="America/Sao_Paulo", state="ENABLED")
     api = check_api(client, outputs)
     log_groups = {g["logGroupName"]: g for g in client("logs").describe_log_groups()["logGroups"]}
@@ -236,6 +240,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         "log_retention_days": 30,
         "alarm_sns_topic_arns": [ALARM_TOPIC],
         "data_bucket_deletion_protection": False,
+        "partner_api_token_in": "query",
+        "refresh_ephemeral_storage_mb": 2048,
     }
     try:
         outputs = terraform.apply(variables)
@@ -251,6 +257,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             "refresh": {
                 "PARTNER_API_URL": PARTNER_URL,
                 "PARTNER_API_TOKEN_PARAMETER": "",
+                "PARTNER_API_TOKEN_IN": "query",
                 "DATA_BUCKET": bucket,
                 "DATASETS": "category,establishment,sale",
                 "TIMEZONE": "UTC",
@@ -263,6 +270,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             },
         },
     )
+    refresh = client("lambda").get_function_configuration(FunctionName=outputs["refresh_function_name"])
+    assert refresh["EphemeralStorage"] == {"Size": 2048}
     for name, reserved in (("refresh", 1), ("purge", 2)):
         function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
         assert function["Concurrency"]["ReservedConcurrentExecutions"] == reserved

@@ -1,41 +1,40 @@
 """Lambda entry point for the nightly refresh (``handler.lambda_handler`` in the zip).
 
-Every (dataset, day) in the plan is attempted, a few at a time. The handler returns a summary
-per export and logs it; when any export failed it then raises ``RefreshFailed`` naming them, so
-Lambda's asynchronous retries and on-failure destination fire. Nothing it raises or logs carries
-the partner API token.
+Reads the configuration and the event, runs the plan (``runner``), and raises ``RefreshFailed``
+naming the exports that failed, after the others are written, so Lambda's asynchronous retries
+and on-failure destination fire. Nothing it raises or logs carries the partner API token.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
 
 from lambda_shared import aws
+from lambda_shared.invocation import remaining_seconds
 from lambda_shared.logs import get_logger
 from lambda_shared.parameters import ParameterError, secure_parameter
 from refresh_partner_data.config import Settings
 from refresh_partner_data.events import plan_from_event
-from refresh_partner_data.export import Exporter, ExportResult, object_key
+from refresh_partner_data.export import Exporter
 from refresh_partner_data.partner_client import PartnerApi, RetryPolicy
+from refresh_partner_data.runner import RefreshFailed, run_plan
 
 logger = get_logger("refresh_partner_data")
 
-#: Exports running at once: each holds one HTTP stream, one spool file and one upload.
-PARALLEL_EXPORTS = 3
-#: An export is not started with less time than this left before the Lambda timeout.
-MIN_SECONDS_PER_EXPORT = 30.0
 RETRY_POLICY = RetryPolicy()
+#: Per read of the partner's response; the whole response has the invocation's deadline besides.
 HTTP_TIMEOUT = urllib3.Timeout(connect=10.0, read=60.0)
+#: Uploads: an 8 MiB part gets three attempts of at most 5 + 20 s (export.UPLOAD_RESERVE_SECONDS).
+S3_CLIENT = {"attempts": 3, "connect_timeout": 5.0, "read_timeout": 20.0}
+#: Kept from the Lambda timeout for logging the summary and returning.
+SUMMARY_SECONDS = 5.0
+DEFAULT_TIMEOUT_SECONDS = 900.0
 
-
-class RefreshFailed(Exception):
-    """Some exports failed; the others were written."""
+__all__ = ["RefreshFailed", "lambda_handler"]
 
 
 def now() -> datetime:
@@ -45,55 +44,13 @@ def now() -> datetime:
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     settings = Settings.from_environ()
-    today = now().astimezone(settings.timezone).date()
-    plan = plan_from_event(event, today=today, configured=settings.datasets)
-    api = PartnerApi(settings.api_url, _token(settings), timeout=HTTP_TIMEOUT)
-
-    deadline = started + _remaining_seconds(context)
+    plan = plan_from_event(event, now=now(), timezone=settings.timezone, configured=settings.datasets)
+    api = PartnerApi(settings.api_url, _token(settings), token_in=settings.token_in, timeout=HTTP_TIMEOUT)
+    deadline = started + remaining_seconds(context, DEFAULT_TIMEOUT_SECONDS) - SUMMARY_SECONDS
     exporter = Exporter(
-        api,
-        aws.client("s3"),
-        settings.bucket,
-        policy=RETRY_POLICY,
-        remaining_seconds=lambda: deadline - time.monotonic() - MIN_SECONDS_PER_EXPORT / 2,
+        api, aws.client("s3", **S3_CLIENT), settings.bucket, deadline=deadline, policy=RETRY_POLICY
     )
-
-    def run(job: tuple[str, Any]) -> ExportResult:
-        dataset, day = job
-        if deadline - time.monotonic() < MIN_SECONDS_PER_EXPORT:
-            result = ExportResult(dataset, day, object_key(dataset, day))
-            result.error = "not started: the invocation was running out of time"
-            logger.error("export skipped", extra=result.summary())
-            return result
-        return exporter.export(dataset, day)
-
-    jobs = plan.jobs
-    workers = min(PARALLEL_EXPORTS, len(jobs))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
-        results = list(pool.map(run, jobs))
-
-    failed = [result for result in results if not result.ok]
-    totals = {
-        "bucket": settings.bucket,
-        "first_day": plan.days[0].isoformat(),
-        "last_day": plan.days[-1].isoformat(),
-        "written": len(results) - len(failed),
-        "failed": len(failed),
-        "rows": sum(result.rows for result in results),
-        "bytes": sum(result.bytes for result in results),
-        "duration_ms": round((time.monotonic() - started) * 1000),
-    }
-    # Each export already logged its own line; this one stays small however long the backfill.
-    logger.log(
-        logging.ERROR if failed else logging.INFO,
-        "refresh finished",
-        extra={**totals, "failed_keys": [result.key for result in failed][:50]},
-    )
-    if failed:
-        names = ", ".join(f"{r.key} ({r.error})" for r in failed[:10])
-        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
-        raise RefreshFailed(f"{len(failed)} of {len(results)} exports failed: {names}{more}")
-    return {**totals, "exports": [result.summary() for result in results]}
+    return run_plan(plan, exporter, settings.bucket, started)
 
 
 def _token(settings: Settings) -> str | None:
@@ -105,8 +62,3 @@ def _token(settings: Settings) -> str | None:
     except ParameterError as error:
         raise RefreshFailed(f"the partner API token could not be read: {error}") from None
     return token or None
-
-
-def _remaining_seconds(context: Any) -> float:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return remaining() / 1000 if callable(remaining) else float(timedelta(minutes=15).total_seconds())

@@ -1,8 +1,12 @@
-"""Uploading a finished CSV file so that its key only ever holds a complete object.
+"""Uploading a CSV stream so that its key only ever holds a complete object.
 
 A single PutObject is atomic; above the multipart threshold S3 shows the object only when the
 upload completes, and s3transfer aborts the multipart upload when any part fails, so a failure
 leaves neither a partial object nor orphaned parts. Re-running a day overwrites its object.
+
+The stream is read once, as the parts go: nothing is written to disk for it. s3transfer holds a
+part in memory from the moment it is read until it is sent, so memory per upload is bounded by
+``UPLOAD_MEMORY_BYTES`` whatever the size of the file, not by the number of rows.
 """
 
 from __future__ import annotations
@@ -12,20 +16,24 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 MiB = 1024 * 1024
-#: Parts are read from disk as they are sent: memory stays near chunk size x concurrency.
 TRANSFER_CONFIG = TransferConfig(
-    multipart_threshold=16 * MiB,
-    multipart_chunksize=16 * MiB,
+    multipart_threshold=8 * MiB,
+    multipart_chunksize=8 * MiB,
     max_concurrency=4,
     use_threads=True,
 )
+# boto3's TransferConfig takes no such argument, but passes s3transfer's setting through (default 10).
+TRANSFER_CONFIG.max_in_memory_upload_chunks = 4
+#: The parts in memory, plus the one being read.
+UPLOAD_MEMORY_BYTES = (TRANSFER_CONFIG.max_in_memory_upload_chunks + 1) * TRANSFER_CONFIG.multipart_chunksize
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
-def upload_csv(s3: Any, path: str, bucket: str, key: str, metadata: dict[str, str]) -> None:
-    """Uploads ``path`` to ``s3://bucket/key``; raises boto3's ``S3UploadFailedError`` on failure."""
-    s3.upload_file(
-        path,
+def upload_csv(s3: Any, body: Any, bucket: str, key: str, metadata: dict[str, str]) -> None:
+    """Uploads the readable ``body`` to ``s3://bucket/key``; raises boto3's ``S3UploadFailedError``
+    (or a botocore error) on failure."""
+    s3.upload_fileobj(
+        body,
         bucket,
         key,
         ExtraArgs={"ContentType": CONTENT_TYPE, "Metadata": metadata},

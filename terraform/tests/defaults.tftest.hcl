@@ -52,9 +52,16 @@ run "defaults" {
     error_message = "The bucket is named after the prefix, the account and the region."
   }
   assert {
+    # Not jsonencode()d: that would send "\u003caws.scheduler.scheduled-time\u003e", which the
+    # scheduler leaves unfilled.
+    condition     = strcontains(module.refresh_schedule.target_input, "\"<aws.scheduler.scheduled-time>\"")
+    error_message = "The schedule sends its scheduled time, with the placeholder written verbatim."
+  }
+  assert {
     condition = local.refresh_environment == {
       PARTNER_API_URL             = "https://partner.example.com/api/InteliFunctionGetData"
       PARTNER_API_TOKEN_PARAMETER = "/partner-data/partner-api-token"
+      PARTNER_API_TOKEN_IN        = "header"
       DATA_BUCKET                 = "partner-data-123456789012-sa-east-1"
       DATASETS                    = "category,establishment,sale"
       TIMEZONE                    = "America/Sao_Paulo"

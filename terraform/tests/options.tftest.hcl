@@ -136,6 +136,30 @@ run "partner_token_disabled" {
   }
 }
 
+run "token_in_the_query_and_more_ephemeral_storage" {
+  command = apply
+
+  variables {
+    partner_api_token_in         = "query"
+    refresh_ephemeral_storage_mb = 2048
+  }
+
+  assert {
+    condition     = local.refresh_environment.PARTNER_API_TOKEN_IN == "query"
+    error_message = "The function must be told to send the token as code."
+  }
+}
+
+run "refuses_a_token_place_that_is_not_header_or_query" {
+  command = plan
+
+  variables {
+    partner_api_token_in = "cookie"
+  }
+
+  expect_failures = [var.partner_api_token_in]
+}
+
 run "refuses_a_wildcard_bucket" {
   command = plan
 

@@ -12,3 +12,8 @@ output "role_arn" {
   description = "ARN of the role the schedule runs as."
   value       = aws_iam_role.this.arn
 }
+
+output "target_input" {
+  description = "The event the schedule sends the function, before the scheduler fills its placeholders."
+  value       = aws_scheduler_schedule.this.target[0].input
+}
