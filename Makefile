@@ -101,8 +101,8 @@ $(MUTATION_STAMP): requirements/mutation.txt requirements/dev.txt
 	$(MUTATION_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/mutation.txt
 	@touch $@
 
-mutation: $(MUTATION_STAMP) ## Mutation testing of the purge's password check, continuations and request parsing (~10 min)
-	$(MUTATION_VENV)/bin/python scripts/mutation.py
+mutation: $(MUTATION_STAMP) ## Mutation testing of the password check, continuations, request parsing and log redaction (~15 min; SUITE=name for one)
+	$(MUTATION_VENV)/bin/python scripts/mutation.py $(if $(SUITE),--suite "$(SUITE)")
 
 lock-mutation: ## Re-pin requirements/mutation.txt (cosmic-ray's closure on top of dev.txt)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

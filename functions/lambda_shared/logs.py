@@ -38,9 +38,8 @@ QUIET_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3")
 BODY_LOGGERS = frozenset({"botocore.endpoint", "botocore.parsers"})
 WITHHELD = "(withheld: it may hold secrets)"
 
-_STANDARD_RECORD_FIELDS = frozenset(
-    vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
-) | {"message", "asctime", "taskName"}
+#: taskName is a field from Python 3.12 on; message and asctime are set by formatting.
+_STANDARD_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))).union({"message", "asctime", "taskName"})
 
 
 class _Redaction:
@@ -100,7 +99,7 @@ def _redacting_record_factory(*args, **kwargs) -> logging.LogRecord:
     if record.name in BODY_LOGGERS and record.levelno < logging.WARNING:
         # What precedes the first colon says what it was ("Response body", "Making request for
         # OperationModel(name=GetParameter) with params"); what follows is not kept.
-        record.msg, record.args = f"{str(record.msg).split(':', 1)[0]}: {WITHHELD}", None
+        record.msg, record.args = f"{str(record.msg).partition(':')[0]}: {WITHHELD}", None
     if not _redaction.forms:
         return record
     try:
