@@ -31,8 +31,9 @@ format: venv ## Format the Python code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+PYTEST_WORKERS ?= 2
 test: lint terraform-check ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
 
 terraform-check: terraform-test checkov tf-static-check ## Every check of terraform/ that runs before pytest
 

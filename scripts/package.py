@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,8 @@ def fetch_wheel(requirement: Requirement, arch: str, cache: Path) -> Path:
     wheel = _cached_wheel(requirement, folder)
     if wheel is None:
         folder.mkdir(parents=True, exist_ok=True)
+        # Downloaded beside the cache and moved in whole, so a concurrent build never reads half a wheel.
+        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=folder))
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as pinned:
             hashes = " ".join(f"--hash=sha256:{digest}" for digest in sorted(requirement.hashes))
             pinned.write(f"{requirement.name}=={requirement.version} {hashes}\n")
@@ -106,14 +109,17 @@ def fetch_wheel(requirement: Requirement, arch: str, cache: Path) -> Path:
             sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
             "--no-deps", "--only-binary=:all:", "--require-hashes", *platforms,
             "--python-version", PYTHON_VERSION, "--implementation", "cp",
-            "--dest", str(folder), "--requirement", pinned.name,
+            "--dest", str(staging), "--requirement", pinned.name,
         ]  # fmt: skip
         try:
             subprocess.run(command, check=True)
+            for downloaded in staging.glob("*.whl"):
+                os.replace(downloaded, folder / downloaded.name)
         except subprocess.CalledProcessError as error:
             raise PackagingError(f"could not download {requirement.name} for {arch}") from error
         finally:
             os.unlink(pinned.name)
+            shutil.rmtree(staging, ignore_errors=True)
         wheel = _cached_wheel(requirement, folder)
     if wheel is None:
         raise PackagingError(f"no wheel of {requirement.name}=={requirement.version} matches its hashes")

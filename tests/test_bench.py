@@ -28,6 +28,7 @@ def test_requests_are_counted_by_s3_operation(method, path, query, operation):
     assert s3_operation(method, path, query) == operation
 
 
+@pytest.mark.slow(seconds=20)
 def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())

@@ -88,6 +88,7 @@ def test_the_demo_steps_check_what_they_show(dist, tmp_path):
     assert stack.password not in text.split("3. A partner purges")[1].split("right password")[0]
 
 
+@pytest.mark.slow(seconds=60)
 def test_make_demo_deploys_with_terraform_and_leaves_no_process_behind(terraform_installed, dist):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist)],

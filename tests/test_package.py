@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,52 @@ def test_a_missing_vendored_module_is_not_hidden(built, tmp_path, lambda_runtime
     assert not reply["ok"]
     assert reply["error_type"] == "ModuleNotFoundError"
     assert "ijson" in reply["error_message"]
+
+
+def tzdata_requirement() -> package.Requirement:
+    (requirement,) = [
+        r
+        for r in package.parse_requirements(ROOT / "functions" / "refresh_partner_data" / "requirements.txt")
+        if r.name == "tzdata"
+    ]
+    return requirement
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_cold_cache_downloads_the_pinned_wheel_once(tmp_path, monkeypatch):
+    requirement = tzdata_requirement()
+    wheel = package.fetch_wheel(requirement, "arm64", tmp_path)
+    assert wheel.parent == tmp_path / "arm64"
+    assert sha256(wheel) in requirement.hashes
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded again although the cache holds the wheel")
+
+    monkeypatch.setattr(package.subprocess, "run", no_download)
+    assert package.fetch_wheel(requirement, "arm64", tmp_path) == wheel
+
+
+def test_a_cached_wheel_that_does_not_match_its_hashes_is_downloaded_again(tmp_path):
+    requirement = tzdata_requirement()
+    good = package.fetch_wheel(requirement, "arm64", tmp_path)
+    good.write_bytes(b"tampered")
+    again = package.fetch_wheel(requirement, "arm64", tmp_path)
+    assert sha256(again) in requirement.hashes
+
+
+def test_builds_sharing_a_cold_cache_each_get_a_whole_wheel(tmp_path):
+    requirement = tzdata_requirement()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        wheels = list(pool.map(lambda _: package.fetch_wheel(requirement, "arm64", tmp_path), range(3)))
+    assert all(sha256(wheel) in requirement.hashes for wheel in wheels)
+    assert [path.name for path in (tmp_path / "arm64").iterdir()] == [wheels[0].name]
+
+
+def test_a_pin_whose_hash_no_wheel_has_is_refused(tmp_path):
+    wrong = package.Requirement("tzdata", tzdata_requirement().version, frozenset({"0" * 64}))
+    with pytest.raises(package.PackagingError, match="could not download tzdata for arm64"):
+        package.fetch_wheel(wrong, "arm64", tmp_path)
+    assert list((tmp_path / "arm64").iterdir()) == []

@@ -52,7 +52,7 @@ def peak_rss_mb(rows: int, local_aws, runtime_dir: Path, deps_dir: Path, tmp_pat
     return reply["max_rss_kb"] / 1024
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=60)
 def test_peak_memory_is_bounded_by_the_upload_parts_not_the_rows(local_aws, lambda_runtime_dir, tmp_path):
     deps = link_packages(tmp_path / "deps", ["ijson", "tzdata"])
     sizes = (10_000, 2_000_000, 4_000_000)

@@ -23,8 +23,6 @@ import pytest
 from local_aws import ACCOUNT, CREDENTIALS, LocalAws
 from local_terraform import LocalTerraform
 
-pytestmark = pytest.mark.slow
-
 PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
 PREFIX = "partner-data"
@@ -325,6 +323,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
     assert what_is_left(client, region) == []
 
 
+@pytest.mark.slow(seconds=220)
 def test_apply_check_and_destroy_the_defaults_and_every_option(terraform_installed, endpoint, dist, tmp_path):
     both_applied = threading.Barrier(2, timeout=600)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -336,6 +335,7 @@ def test_apply_check_and_destroy_the_defaults_and_every_option(terraform_install
             scenario.result()
 
 
+@pytest.mark.slow(seconds=15)
 def test_a_zip_built_for_another_architecture_is_refused_with_the_fix(
     terraform_installed, endpoint, dist, tmp_path
 ):
