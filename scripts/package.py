@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the Lambda zips, byte for byte the same from the same sources and pinned wheels.
 
-    python scripts/package.py [--arch arm64|x86_64] [--out dist]
+    python -m scripts.package [--arch arm64|x86_64] [--out dist]
 
 For each function it writes ``<out>/<function>.zip`` holding, at the zip root:
 * ``handler.py``, the entry point (``handler.lambda_handler``), importing the function's package;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Keeps each Terraform module's README inputs/outputs tables in step with its code.
 
-    python scripts/terraform_docs.py          # rewrite the tables in every README
-    python scripts/terraform_docs.py --check  # exit 1 (and say where) when a table is stale
+    python -m scripts.terraform_docs          # rewrite the tables in every README
+    python -m scripts.terraform_docs --check  # exit 1 (and say where) when a table is stale
 
 The tables live between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` in the README.md
 of ``terraform/`` and of every ``terraform/modules/*``.
@@ -28,17 +28,17 @@ def module_dirs(terraform_dir: Path | None = None) -> list[Path]:
     return [terraform_dir, *sorted(p for p in (terraform_dir / "modules").iterdir() if p.is_dir())]
 
 
-def _blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
+def blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for path in sorted(module_dir.glob("*.tf")):
         with open(path, encoding="utf-8") as source:
             document = hcl2.load(source)
         for block in document.get(kind, []):
-            found.extend((_unquote(name), body) for name, body in block.items())
+            found.extend((unquote(name), body) for name, body in block.items())
     return found
 
 
-def _unquote(value: Any) -> Any:
+def unquote(value: Any) -> Any:
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1]
     return value
@@ -59,10 +59,10 @@ def _expression(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {_unquote(k): _plain(v) for k, v in value.items() if not str(k).startswith("__")}
+        return {unquote(k): _plain(v) for k, v in value.items() if not str(k).startswith("__")}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    return _unquote(value)
+    return unquote(value)
 
 
 def _cell(text: str) -> str:
@@ -78,18 +78,18 @@ def render(module_dir: Path) -> str:
         "| Name | Description | Type | Default | Required |",
         "| --- | --- | --- | --- | :---: |",
     ]
-    variables = sorted(_blocks(module_dir, "variable"), key=lambda item: ("default" in item[1], item[0]))
+    variables = sorted(blocks(module_dir, "variable"), key=lambda item: ("default" in item[1], item[0]))
     for name, body in variables:
         required = "default" not in body
         default = "" if required else f"`{_cell(_expression(body['default']))}`"
         flags = [flag for flag in ("sensitive", "ephemeral") if body.get(flag) is True]
-        description = _unquote(body.get("description", "")) + (f" ({', '.join(flags)})" if flags else "")
+        description = unquote(body.get("description", "")) + (f" ({', '.join(flags)})" if flags else "")
         kind = _expression(body.get("type", "any"))
         needed = "yes" if required else "no"
         lines.append(f"| `{name}` | {_cell(description)} | `{_cell(kind)}` | {default} | {needed} |")
     lines += ["", "## Outputs", "", "| Name | Description |", "| --- | --- |"]
-    for name, body in sorted(_blocks(module_dir, "output")):
-        lines.append(f"| `{name}` | {_cell(_unquote(body.get('description', '')))} |")
+    for name, body in sorted(blocks(module_dir, "output")):
+        lines.append(f"| `{name}` | {_cell(unquote(body.get('description', '')))} |")
     lines.append(END)
     return "\n".join(lines)
 

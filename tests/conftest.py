@@ -10,11 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import moto_patches
-import package
 from lambda_shared import aws, parameters
-from local_aws import LocalAws
-from local_terraform import terraform_available
+from scripts import package
+from stand_ins import moto_fixes
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_terraform import terraform_available
 from support import REGION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 @pytest.fixture
 def moto_aws() -> Iterator[None]:
     # moto's backend is not thread-safe and S3 is: the purge lists while it deletes.
-    moto_patches.serialize_s3_backend()
+    moto_fixes.serialize_s3_backend()
     with mock_aws():
         yield
 
@@ -74,7 +74,7 @@ def local_aws() -> Iterator[LocalAws]:
 @pytest.fixture(scope="session")
 def lambda_runtime_dir(tmp_path_factory) -> Path:
     """A folder with only what the Lambda Python runtime provides: boto3, botocore and their deps."""
-    from lambda_host import make_runtime_dir
+    from stand_ins.lambda_host import make_runtime_dir
 
     return make_runtime_dir(tmp_path_factory.mktemp("lambda-runtime"))
 

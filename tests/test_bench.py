@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-import bench
-from bench_s3 import s3_operation
+from bench import run
+from bench.counting_s3 import s3_operation
 
 
 @pytest.mark.parametrize(
@@ -30,15 +30,15 @@ def test_requests_are_counted_by_s3_operation(method, path, query, operation):
 
 @pytest.mark.slow(seconds=20)
 def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
-    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert run.main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     purge = {r["name"]: r for r in results["purge"]}
-    ours, seed = purge["partner-data purge"], purge["seed runbook"]
+    ours, runbook = purge["partner-data purge"], purge["original runbook"]
     assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
     assert not ours["left_behind"]
     assert ours["abort_requests"] == 5
     assert ours["deletes_per_1000_removed"] <= 2
-    assert seed["left_behind"], "the seed never aborts multipart uploads"
+    assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
     assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
     for case in results["refresh"]:
         for contender in case["contenders"].values():

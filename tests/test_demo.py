@@ -16,10 +16,10 @@ from pathlib import Path
 import hcl2
 import pytest
 
-import local_stack
-from demo import Narrator, post, run
-from local_stack import BUCKET, LocalStack
-from partner_data import TABLES, Volume, row_count
+from scripts.demo import Narrator, post, run
+from stand_ins import local_system
+from stand_ins.local_system import BUCKET, LocalSystem
+from stand_ins.synthetic_partner_data import TABLES, Volume, row_count
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLUME = Volume(establishments=1_500, sales_per_day=120)
@@ -34,7 +34,7 @@ def gone(pid: int) -> bool:
 
 
 def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
-    stack = LocalStack(dist, tmp_path, volume=VOLUME, terraform=False)
+    stack = LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False)
     with stack:
         pids = stack.process_ids
         assert len(pids) == 2
@@ -60,7 +60,7 @@ def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
 
 
 def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
-    with LocalStack(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
+    with LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
         base = stack.purge_url.rsplit("/", 2)[0]
         for method, url in (("GET", stack.purge_url), ("POST", f"{base}/v1/other")):
             request = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
@@ -77,7 +77,7 @@ def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
 
 def test_the_demo_steps_check_what_they_show(dist, tmp_path):
     out = io.StringIO()
-    with LocalStack(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
+    with LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
         result = run(stack, Narrator(out))
     assert result["wrong_password_status"] == 401
     assert result["purge_status"] == 200
@@ -91,7 +91,8 @@ def test_the_demo_steps_check_what_they_show(dist, tmp_path):
 @pytest.mark.slow(seconds=60)
 def test_make_demo_deploys_with_terraform_and_leaves_no_process_behind(terraform_installed, dist):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(dist)],
+        [sys.executable, "-m", "scripts.demo", "--dist", str(dist)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=240,
@@ -109,13 +110,15 @@ def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
     process = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "scripts" / "demo.py"),
+            "-m",
+            "scripts.demo",
             "--dist",
             str(dist),
             "--keep",
             "--no-purge",
             "--no-terraform",
         ],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -143,7 +146,8 @@ def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
 
 def test_the_demo_fails_loudly_without_the_zips(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--dist", str(tmp_path)],
+        [sys.executable, "-m", "scripts.demo", "--dist", str(tmp_path)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -157,10 +161,10 @@ def test_local_names_are_the_terraform_defaults():
         variables = {k.strip('"'): v for block in hcl2.load(source)["variable"] for k, v in block.items()}
     with open(ROOT / "terraform" / "main.tf") as source:
         main = source.read()
-    assert variables["name_prefix"]["default"].strip('"') == local_stack.NAME_PREFIX
-    assert variables["purge_stage_name"]["default"].strip('"') == local_stack.STAGE
-    assert variables["purge_path"]["default"].strip('"') == local_stack.PURGE_PATH
-    assert variables["timezone"]["default"].strip('"') == local_stack.TIMEZONE
+    assert variables["name_prefix"]["default"].strip('"') == local_system.NAME_PREFIX
+    assert variables["purge_stage_name"]["default"].strip('"') == local_system.STAGE
+    assert variables["purge_path"]["default"].strip('"') == local_system.PURGE_PATH
+    assert variables["timezone"]["default"].strip('"') == local_system.TIMEZONE
     assert '"/${local.name}/purge-password"' in main
     assert '"/${local.name}/partner-api-token"' in main
     assert '"${var.name_prefix}-${data.aws_caller_identity.current.account_id}-${var.region}"' in main

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-import mutation
+from scripts import mutation
 
 ROOT = Path(__file__).resolve().parents[1]
 

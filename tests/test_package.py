@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import package
-from apigw_events import proxy_event
-from lambda_host import LambdaProcess, runtime_python
-from local_stack import unpack
-from partner_api import PartnerApiSimulator
+from scripts import package
+from stand_ins.api_gateway_events import proxy_event
+from stand_ins.lambda_host import LambdaProcess, runtime_python
+from stand_ins.local_system import unpack
+from stand_ins.partner_api_simulator import PartnerApiSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
@@ -297,13 +297,7 @@ def test_the_purge_zip_answers_a_purge_from_an_empty_folder(built, tmp_path, loc
     env = {**local_aws.environment(), "PASSWORD_PARAMETER": parameter, "ALLOWED_BUCKETS": bucket}
     body = json.dumps({"bucket_name": bucket, "password": "zip-password"}).encode()
 
-    with LambdaProcess(
-        "handler.lambda_handler",
-        [code_dir],
-        runtime_dir=lambda_runtime_dir,
-        env=env,
-        python=runtime_python()[0],
-    ) as function:
+    with LambdaProcess.of_package(code_dir, lambda_runtime_dir, env=env) as function:
         reply = function.invoke(proxy_event(body=body))
 
     assert reply["ok"], reply
@@ -320,13 +314,7 @@ def test_the_refresh_zip_answers_a_refresh_from_an_empty_folder(
     s3.create_bucket(Bucket=bucket)
     with PartnerApiSimulator() as simulator:
         env = {**local_aws.environment(), "PARTNER_API_URL": simulator.url, "DATA_BUCKET": bucket}
-        with LambdaProcess(
-            "handler.lambda_handler",
-            [code_dir],
-            runtime_dir=lambda_runtime_dir,
-            env=env,
-            python=runtime_python()[0],
-        ) as function:
+        with LambdaProcess.of_package(code_dir, lambda_runtime_dir, env=env) as function:
             reply = function.invoke({"date": "2026-11-01", "datasets": ["category"]})
     assert reply["ok"], reply
     assert reply["result"]["written"] == 1

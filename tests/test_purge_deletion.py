@@ -5,7 +5,8 @@ import pytest
 from aws_faults import fail_requests, s3_error_xml
 from purge_bucket import deletion
 from purge_bucket.deletion import BucketPurger, PurgeCounts
-from support import add_delete_markers, bucket_contents, seed_versions
+from stand_ins.s3_inventory import bucket_contents
+from support import add_delete_markers, put_versions
 
 BUCKET = "purge-target"
 FAR_FUTURE = time.monotonic() + 3600
@@ -24,7 +25,7 @@ def keys(count: int, prefix: str = "data/") -> list[str]:
 def test_versioned_bucket_with_thousands_of_keys_is_emptied(s3):
     make_bucket(s3)
     all_keys = keys(2500)
-    seed_versions(BUCKET, all_keys, versions=2)
+    put_versions(BUCKET, all_keys, versions=2)
     add_delete_markers(BUCKET, all_keys[:250])
     for key in ("upload/a", "upload/b", "upload/c"):
         s3.create_multipart_upload(Bucket=BUCKET, Key=key)
@@ -40,7 +41,7 @@ def test_deleting_while_listing_does_not_lose_moto_its_place(s3):
     """moto ends a listing early when the entry it resumes after is deleted (a page is deleted
     only after the next one is listed, so that never happens): one pass empties the bucket."""
     make_bucket(s3)
-    seed_versions(BUCKET, keys(1500), versions=2)
+    put_versions(BUCKET, keys(1500), versions=2)
     client = CountingLists(s3)
     result = BucketPurger(client, BUCKET, workers=2).run(FAR_FUTURE)
     assert result.deleted.versions == 3000
@@ -70,7 +71,7 @@ class CountingLists:
 
 def test_a_listing_that_stops_early_is_made_up_by_another_pass(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(2500))
+    put_versions(BUCKET, keys(2500))
     client = CountingLists(s3, cut_first_pass=True)
     result = BucketPurger(client, BUCKET).run(FAR_FUTURE)
     assert result.complete
@@ -81,7 +82,7 @@ def test_a_listing_that_stops_early_is_made_up_by_another_pass(s3):
 
 def test_unversioned_bucket_is_emptied(s3):
     make_bucket(s3, versioning=None)
-    seed_versions(BUCKET, keys(1200))
+    put_versions(BUCKET, keys(1200))
     result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
     assert result.complete
     assert result.deleted.versions == 1200
@@ -90,11 +91,11 @@ def test_unversioned_bucket_is_emptied(s3):
 
 def test_suspended_bucket_with_null_and_real_versions_is_emptied(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(300), versions=2)
+    put_versions(BUCKET, keys(300), versions=2)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
     # moto replaces every version of a key written while suspended (S3 replaces only the "null"
     # one), so the "null" versions go to new keys: the bucket still holds both kinds.
-    seed_versions(BUCKET, keys(300, "new/"))
+    put_versions(BUCKET, keys(300, "new/"))
     listed = s3.list_object_versions(Bucket=BUCKET, Prefix="new/", MaxKeys=5)["Versions"]
     assert {v["VersionId"] for v in listed} == {"null"}
     assert bucket_contents(s3, BUCKET)["versions"] == 900
@@ -108,8 +109,8 @@ def test_suspended_bucket_with_null_and_real_versions_is_emptied(s3):
 
 def test_prefix_limits_the_purge(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(40, "sale/"), versions=2)
-    seed_versions(BUCKET, keys(30, "category/"))
+    put_versions(BUCKET, keys(40, "sale/"), versions=2)
+    put_versions(BUCKET, keys(30, "category/"))
     s3.create_multipart_upload(Bucket=BUCKET, Key="sale/partial.csv")
     s3.create_multipart_upload(Bucket=BUCKET, Key="category/partial.csv")
 
@@ -143,7 +144,7 @@ def test_object_lock_refusals_are_reported_and_the_rest_deleted(s3):
     make_bucket(s3, versioning=None, ObjectLockEnabledForBucket=True)
     for i in range(5):
         s3.put_object(Bucket=BUCKET, Key=f"locked/{i}", Body=b"x", ObjectLockLegalHoldStatus="ON")
-    seed_versions(BUCKET, keys(20))
+    put_versions(BUCKET, keys(20))
     sleeps = []
 
     result = BucketPurger(s3, BUCKET, sleep=sleeps.append).run(FAR_FUTURE)
@@ -181,7 +182,7 @@ class FlakyDeletes:
 
 def test_per_key_errors_are_retried(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(10))
+    put_versions(BUCKET, keys(10))
     client = FlakyDeletes(s3)
     sleeps = []
 
@@ -199,7 +200,7 @@ def test_throttling_is_retried_by_the_purge_itself(s3):
     from purge_bucket import handler
 
     make_bucket(s3)
-    seed_versions(BUCKET, keys(30))
+    put_versions(BUCKET, keys(30))
     client = aws.client("s3", **handler.BOUNDED)
     slowed = fail_requests(client, "s3.DeleteObjects", status=503, body=s3_error_xml("SlowDown"), times=3)
     sleeps = []
@@ -214,7 +215,7 @@ def test_throttling_is_retried_by_the_purge_itself(s3):
 
 def test_a_whole_delete_request_refused_counts_its_keys_as_failures(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(7))
+    put_versions(BUCKET, keys(7))
     fail_requests(s3, "s3.DeleteObjects", status=403, body=s3_error_xml("AccessDenied"))
 
     result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
@@ -225,7 +226,7 @@ def test_a_whole_delete_request_refused_counts_its_keys_as_failures(s3):
 
 def test_a_refused_listing_stops_the_purge(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(3))
+    put_versions(BUCKET, keys(3))
     fail_requests(s3, "s3.ListObjectVersions", status=403, body=s3_error_xml("AccessDenied"))
     result = BucketPurger(s3, BUCKET).run(FAR_FUTURE)
     assert result.refused == "AccessDenied"
@@ -266,7 +267,7 @@ class SteppingClock:
 
 def test_deadline_stops_the_purge_part_way(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(3000))
+    put_versions(BUCKET, keys(3000))
     # Each read of the clock is 3 s later: a handful of requests start before the deadline.
     result = BucketPurger(s3, BUCKET, clock=SteppingClock(3.0)).run(deadline=deletion.REQUEST_SECONDS + 15)
     assert result.out_of_time
@@ -277,7 +278,7 @@ def test_deadline_stops_the_purge_part_way(s3):
 
 def test_deadline_already_passed_deletes_nothing(s3):
     make_bucket(s3)
-    seed_versions(BUCKET, keys(3))
+    put_versions(BUCKET, keys(3))
     result = BucketPurger(s3, BUCKET).run(deadline=time.monotonic() - 1)
     assert result.out_of_time
     assert result.deleted == PurgeCounts()

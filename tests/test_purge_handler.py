@@ -7,13 +7,14 @@ import time
 import pytest
 from botocore.stub import ANY, Stubber
 
-from apigw_events import http_event, proxy_event
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws, logs, parameters
 from purge_bucket import continuation, handler
 from purge_bucket.continuation import Continuation, SessionKeys
 from purge_bucket.deletion import REQUEST_SECONDS, Failure, PurgeCounts, PurgeResult
-from support import bucket_contents, lambda_context, response_body, seed_versions
+from stand_ins.api_gateway_events import http_event, proxy_event
+from stand_ins.s3_inventory import bucket_contents
+from support import lambda_context, put_versions, response_body
 
 BUCKET = "partner-data-test"
 OTHER_ALLOWED = "partner-data-other"
@@ -56,7 +57,7 @@ EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
 
 
 def test_right_password_empties_the_bucket_and_reports_counts(purge_env, capsys):
-    seed_versions(BUCKET, [f"sale/{i}.csv" for i in range(30)], versions=2)
+    put_versions(BUCKET, [f"sale/{i}.csv" for i in range(30)], versions=2)
     purge_env.delete_object(Bucket=BUCKET, Key="sale/0.csv")
     purge_env.create_multipart_upload(Bucket=BUCKET, Key="sale/big.csv")
 
@@ -79,7 +80,7 @@ def test_right_password_empties_the_bucket_and_reports_counts(purge_env, capsys)
 
 
 def test_prefix_purges_only_that_prefix(purge_env):
-    seed_versions(BUCKET, ["sale/1.csv", "sale/2.csv", "category/1.csv"])
+    put_versions(BUCKET, ["sale/1.csv", "sale/2.csv", "category/1.csv"])
     response = call(request(prefix="sale/"))
     assert response["statusCode"] == 200
     assert (
@@ -90,21 +91,21 @@ def test_prefix_purges_only_that_prefix(purge_env):
 
 
 def test_direct_invocation_shape_works(purge_env):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = handler.lambda_handler(request(), lambda_context("purge-bucket"))
     assert response["statusCode"] == 200
     assert bucket_contents(purge_env, BUCKET) == EMPTY
 
 
 def test_base64_encoded_body_works(purge_env):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = call(request(), binary=True)
     assert response["statusCode"] == 200
 
 
 @pytest.mark.parametrize("bucket", [BUCKET, "not-allowed-bucket", OTHER_ALLOWED, "no-such-bucket-anywhere"])
 def test_wrong_password_gets_the_same_401_whatever_the_bucket(purge_env, bucket, capsys):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = call(request(password="wrong horse", bucket=bucket))
     assert response["statusCode"] == 401
     assert response["body"] == json.dumps({"message": "Unauthorized"})
@@ -116,7 +117,7 @@ def test_wrong_password_gets_the_same_401_whatever_the_bucket(purge_env, bucket,
 
 def test_bucket_not_on_the_allowlist_gets_403(purge_env):
     purge_env.create_bucket(Bucket="someone-elses-bucket")
-    seed_versions("someone-elses-bucket", ["a.csv"])
+    put_versions("someone-elses-bucket", ["a.csv"])
     response = call(request(bucket="someone-elses-bucket"))
     assert response["statusCode"] == 403
     assert bucket_contents(purge_env, "someone-elses-bucket")["versions"] == 1
@@ -130,7 +131,7 @@ def test_allowed_bucket_that_does_not_exist_gets_404(purge_env):
 
 def test_empty_allowlist_allows_nothing(purge_env, monkeypatch):
     monkeypatch.setenv("ALLOWED_BUCKETS", " , ")
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     assert call(request())["statusCode"] == 403
     monkeypatch.delenv("ALLOWED_BUCKETS")
     assert call(request())["statusCode"] == 403
@@ -151,7 +152,7 @@ def test_get_gets_405(purge_env):
 @pytest.mark.parametrize("stored", ["", "   "])
 def test_empty_stored_password_denies_everything(purge_env, ssm, stored, capsys):
     ssm.put_parameter(Name=PARAMETER, Value=stored or " ", Type="SecureString", Overwrite=True)
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     assert call(request(password=stored or " "))["statusCode"] == 401
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
     assert any(line["message"].startswith("password parameter is empty") for line in log_lines(capsys))
@@ -178,7 +179,7 @@ def test_ssm_unavailable_denies_with_503_and_a_logged_error(purge_env, capsys):
         body=b'{"__type": "AccessDeniedException"}',
         headers={"Content-Type": "application/x-amz-json-1.1"},
     )
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = call(request())
     assert response["statusCode"] == 503
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
@@ -196,7 +197,7 @@ def test_password_rotation_takes_effect_after_the_cache_expires(purge_env, ssm, 
 
 
 def test_the_password_never_appears_in_logs_or_responses(purge_env, capsys):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     responses = [
         call(request()),
         call(request(password=PASSWORD + "x")),
@@ -225,7 +226,7 @@ def test_object_lock_gets_500_with_what_was_and_was_not_deleted(s3, ssm, monkeyp
     monkeypatch.setenv("ALLOWED_BUCKETS", locked)
     s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
     s3.put_object(Bucket=locked, Key="held.csv", Body=b"x", ObjectLockLegalHoldStatus="ON")
-    seed_versions(locked, ["free-1.csv", "free-2.csv"])
+    put_versions(locked, ["free-1.csv", "free-2.csv"])
 
     response = call(request(bucket=locked))
 
@@ -300,7 +301,7 @@ def stored_key(ssm, request_id="req-1"):
 def test_work_that_does_not_fit_gets_202_and_the_continuation_finishes_it(
     purge_env, ssm, scheduled, api_out_of_time, capsys
 ):
-    seed_versions(BUCKET, [f"k{i}" for i in range(40)], versions=2)
+    put_versions(BUCKET, [f"k{i}" for i in range(40)], versions=2)
 
     response = call(request(), request_id="req-202")
 
@@ -327,11 +328,11 @@ def test_work_that_does_not_fit_gets_202_and_the_continuation_finishes_it(
 def test_a_replayed_continuation_is_useless_once_the_purge_ended(
     purge_env, scheduled, api_out_of_time, capsys
 ):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     call(request())
     (event,) = scheduled
     assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 200
-    seed_versions(BUCKET, ["written-after-the-purge.csv"])
+    put_versions(BUCKET, ["written-after-the-purge.csv"])
 
     replayed = handler.lambda_handler(event, lambda_context("p"))
 
@@ -343,7 +344,7 @@ def test_a_replayed_continuation_is_useless_once_the_purge_ended(
 def test_a_hop_that_runs_out_of_time_schedules_the_next_and_its_own_event_stops_working(
     purge_env, scheduled, api_out_of_time
 ):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     call(request())
     response = handler.lambda_handler(scheduled[0], short_hop())
     assert response["statusCode"] == 202
@@ -357,7 +358,7 @@ def test_a_hop_that_runs_out_of_time_schedules_the_next_and_its_own_event_stops_
 def test_the_continuation_does_not_depend_on_the_password(
     purge_env, ssm, scheduled, api_out_of_time, monkeypatch
 ):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     call(request())
     ssm.put_parameter(Name=PARAMETER, Value="a different password now", Type="SecureString", Overwrite=True)
     parameters.secure_parameter.cache_clear()
@@ -366,7 +367,7 @@ def test_the_continuation_does_not_depend_on_the_password(
 
 
 def test_a_failed_continuation_schedule_gets_500_and_leaves_no_key(purge_env, ssm, api_out_of_time):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     stubber = Stubber(purge_client("lambda"))
     stubber.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
     stubber.activate()
@@ -422,7 +423,7 @@ def signed(ssm, **changes) -> dict:
     ids=lambda changes: next(iter(changes)),
 )
 def test_tampered_continuations_delete_nothing(purge_env, ssm, changes, capsys):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = handler.lambda_handler(signed(ssm, **changes), lambda_context("purge-bucket"))
     assert response["statusCode"] == 401
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
@@ -430,7 +431,7 @@ def test_tampered_continuations_delete_nothing(purge_env, ssm, changes, capsys):
 
 
 def test_a_continuation_signed_with_another_key_deletes_nothing(purge_env, ssm):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     SessionKeys(ssm, KEYS_PATH).new("req-1")
     forged = Continuation(BUCKET, "", "req-1", 1, int(time.time()), PurgeCounts()).to_event(b"k" * 32)
     assert handler.lambda_handler(forged, lambda_context("p"))["statusCode"] == 401
@@ -446,7 +447,7 @@ def test_a_continuation_signed_with_another_key_deletes_nothing(purge_env, ssm):
     ],
 )
 def test_malformed_continuations_delete_nothing(purge_env, event):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 401
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
 
@@ -487,7 +488,7 @@ def test_continuation_past_the_hop_limit_is_rejected(purge_env, ssm):
 
 
 def test_continuation_for_a_bucket_removed_from_the_allowlist_is_refused(purge_env, ssm, monkeypatch):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     event = signed(ssm)
     monkeypatch.setenv("ALLOWED_BUCKETS", OTHER_ALLOWED)
     assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 403
@@ -510,7 +511,7 @@ def test_continuation_that_meets_a_refusal_logs_the_failure_and_ends_the_purge(p
 
 
 def test_last_allowed_hop_gives_up_instead_of_chaining(purge_env, ssm, capsys):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     key = SessionKeys(ssm, KEYS_PATH).new("req-1")
     job = Continuation(BUCKET, "", "req-1", continuation.MAX_HOPS, int(time.time()), PurgeCounts())
     response = handler.lambda_handler(job.to_event(key), short_hop())
@@ -519,7 +520,7 @@ def test_last_allowed_hop_gives_up_instead_of_chaining(purge_env, ssm, capsys):
 
 
 def test_continuation_that_cannot_chain_logs_it(purge_env, ssm, capsys):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     event = signed(ssm)
     stubber = Stubber(purge_client("lambda"))
     stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
@@ -548,7 +549,7 @@ def test_continuation_that_cannot_chain_logs_it(purge_env, ssm, capsys):
     ],
 )
 def test_near_misses_of_the_password_are_refused(purge_env, guess):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     assert call(request(password=guess))["statusCode"] == 401
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
 
@@ -562,7 +563,7 @@ def test_a_wrong_password_never_reaches_the_logs(purge_env, capsys):
 
 
 def test_a_lone_surrogate_in_the_password_is_just_wrong(purge_env):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     response = handler.lambda_handler(
         {"bucket_name": BUCKET, "password": "\udfff" + PASSWORD}, lambda_context("p")
     )
@@ -583,7 +584,7 @@ def test_a_stored_password_with_a_lone_surrogate_still_matches_itself(purge_env,
 
 
 def test_an_http_api_or_function_url_event_is_served(purge_env):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     event = http_event(body=json.dumps(request()).encode(), request_id="v2-req", source_ip="198.51.100.1")
     response = handler.lambda_handler(event, lambda_context("p"))
     assert response["statusCode"] == 200
@@ -596,12 +597,12 @@ def test_an_http_api_get_gets_405(purge_env):
 
 
 def test_a_body_starting_with_a_byte_order_mark_is_served(purge_env):
-    seed_versions(BUCKET, ["a.csv"])
+    put_versions(BUCKET, ["a.csv"])
     assert call(None, raw=b"\xef\xbb\xbf" + json.dumps(request()).encode())["statusCode"] == 200
 
 
 def test_the_200_for_a_prefix_says_that_a_prefix_is_not_a_folder(purge_env):
-    seed_versions(BUCKET, ["sale/1.csv", "sales/2.csv", "category/1.csv"])
+    put_versions(BUCKET, ["sale/1.csv", "sales/2.csv", "category/1.csv"])
     response = call(request(prefix="sale"))
     assert response["statusCode"] == 200
     assert "'sale' also covers 'sales/…'" in response_body(response)["message"]

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apigw_events import proxy_event
 from purge_bucket import handler
-from support import bucket_contents, lambda_context, seed_versions
+from stand_ins.api_gateway_events import proxy_event
+from stand_ins.s3_inventory import bucket_contents
+from support import lambda_context, put_versions
 
 BUCKET = "partner-data-test"
 PASSWORD = "correct horse battery staple"
@@ -41,7 +42,7 @@ def guarded_bucket(s3, ssm, monkeypatch):
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
     monkeypatch.setenv("ALLOWED_BUCKETS", BUCKET)
     s3.create_bucket(Bucket=BUCKET)
-    seed_versions(BUCKET, ["keep/me.csv"])
+    put_versions(BUCKET, ["keep/me.csv"])
     return s3
 
 

@@ -4,8 +4,6 @@ import json
 
 import pytest
 
-from apigw_events import http_event, proxy_event
-from lambda_context import LambdaContext
 from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.request import (
     MAX_BODY_BYTES,
@@ -19,6 +17,8 @@ from purge_bucket.request import (
     caller_of,
     parse_purge_request,
 )
+from stand_ins.api_gateway_events import http_event, proxy_event
+from stand_ins.lambda_context import LambdaContext
 
 
 def body_event(payload, **kwargs):

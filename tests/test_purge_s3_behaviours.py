@@ -13,7 +13,7 @@ import pytest
 from lambda_shared import aws
 from purge_bucket import deletion, handler
 from purge_bucket.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
-from s3_model import S3Model
+from stand_ins.s3_model import S3Model
 
 BUCKET = "partner-data-model"
 EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}

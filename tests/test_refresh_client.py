@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from partner_api import PATH, PartnerApiSimulator
-from partner_data import CATEGORY_NAMES, Volume, cnpj, row_count, rows_json, sales_count
 from refresh_partner_data.partner_client import PartnerApi, PartnerApiError, RetryPolicy, parse_retry_after
+from stand_ins.partner_api_simulator import PATH, PartnerApiSimulator
+from stand_ins.synthetic_partner_data import CATEGORY_NAMES, Volume, cnpj, row_count, rows_json, sales_count
 
 DAY = date(2026, 3, 1)
 
@@ -167,9 +167,10 @@ def test_unknown_table_names_are_refused_by_the_generator():
 
 
 def test_simulator_command_line_serves_until_interrupted():
-    script = Path(__file__).parents[1] / "scripts" / "partner_api.py"
+    command = ["--token", "tok", "--establishments", "3", "--fail-first", "1"]
     process = subprocess.Popen(
-        [sys.executable, str(script), "--token", "tok", "--establishments", "3", "--fail-first", "1"],
+        [sys.executable, "-m", "stand_ins.partner_api_simulator", *command],
+        cwd=Path(__file__).parents[1],
         stdout=subprocess.PIPE,
         text=True,
     )

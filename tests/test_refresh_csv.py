@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refresh_partner_data.csv_export import (
+from refresh_partner_data.csv_spool import (
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
     CsvSpool,

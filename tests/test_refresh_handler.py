@@ -8,14 +8,14 @@ import urllib3
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
-from partner_api import Faults, PartnerApiSimulator
-from partner_data import Volume, parse_row, row_count, rows_json
 from refresh_partner_data import handler, runner, s3_upload
 from refresh_partner_data.config import ConfigError
-from refresh_partner_data.csv_export import cell_text
+from refresh_partner_data.csv_spool import cell_text
 from refresh_partner_data.datasets import column_name, declared_columns
 from refresh_partner_data.events import InvalidEvent
 from refresh_partner_data.partner_client import RetryPolicy
+from stand_ins.partner_api_simulator import Faults, PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume, parse_row, row_count, rows_json
 from support import lambda_context
 
 BUCKET = "partner-data-refresh"

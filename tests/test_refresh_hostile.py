@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-import package
-from lambda_host import LambdaProcess, runtime_python
 from lambda_shared import logs
-from local_aws import LocalAws
-from local_stack import unpack
-from partner_api import TRAP_PATH, Faults, PartnerApiSimulator
-from partner_data import Volume
 from refresh_partner_data import handler, s3_upload
-from refresh_partner_data.export import UPLOAD_RESERVE_SECONDS
+from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS
 from refresh_partner_data.partner_client import PartnerApi, RetryPolicy, parse_retry_after
+from scripts import package
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.lambda_host import LambdaProcess, runtime_python
+from stand_ins.local_system import unpack
+from stand_ins.partner_api_simulator import TRAP_PATH, Faults, PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "partner-data-hostile"
@@ -62,30 +62,29 @@ def partner():
         yield simulator
 
 
+def refresh_process(native_zip_dir, aws_endpoint, partner, runtime_dir, **options) -> LambdaProcess:
+    """The built refresh function, configured as Terraform deploys it, on the local endpoints."""
+    env = {
+        **aws_endpoint.environment(),
+        "PARTNER_API_URL": partner.url,
+        "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
+        "DATA_BUCKET": BUCKET,
+    }
+    options = {"function_name": "partner-data-refresh", "timeout_seconds": 900, **options}
+    return LambdaProcess.of_package(native_zip_dir, runtime_dir, env=env, **options)
+
+
 @pytest.fixture
 def refresh(native_zip_dir, aws_endpoint, partner, lambda_runtime_dir, tmp_path):
     aws_endpoint.reset()
     aws_endpoint.client("s3").create_bucket(Bucket=BUCKET)
     aws_endpoint.client("ssm").put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
-    python, is_313 = runtime_python()
     stderr = open(tmp_path / "refresh.log", "w")  # noqa: SIM115 - closed below
-    process = LambdaProcess(
-        "handler.lambda_handler",
-        [native_zip_dir],
-        runtime_dir=lambda_runtime_dir,
-        env={
-            **aws_endpoint.environment(),
-            "PARTNER_API_URL": partner.url,
-            "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
-            "DATA_BUCKET": BUCKET,
-        },
-        function_name="partner-data-refresh",
-        timeout_seconds=900,
-        stderr=stderr,
-        python=python,
+    process = refresh_process(
+        native_zip_dir, aws_endpoint, partner, lambda_runtime_dir, stderr=stderr
     ).start()
     process.log_path = tmp_path / "refresh.log"
-    process.is_313 = is_313
+    process.is_313 = runtime_python()[1]
     yield process
     process.stop()
     stderr.close()
@@ -183,22 +182,10 @@ def test_a_trickled_response_is_cut_at_the_deadline_and_the_summary_still_logged
     aws_endpoint.client("ssm").put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
     partner.faults["sale"] = Faults(trickle_seconds=0.05)
     timeout = UPLOAD_RESERVE_SECONDS + handler.SUMMARY_SECONDS + 4  # Four seconds to fetch in.
-    python, _ = runtime_python()
     with (
         open(tmp_path / "log", "w") as log,
-        LambdaProcess(
-            "handler.lambda_handler",
-            [native_zip_dir],
-            runtime_dir=lambda_runtime_dir,
-            env={
-                **aws_endpoint.environment(),
-                "PARTNER_API_URL": partner.url,
-                "PARTNER_API_TOKEN_PARAMETER": TOKEN_PARAMETER,
-                "DATA_BUCKET": BUCKET,
-            },
-            timeout_seconds=timeout,
-            stderr=log,
-            python=python,
+        refresh_process(
+            native_zip_dir, aws_endpoint, partner, lambda_runtime_dir, timeout_seconds=timeout, stderr=log
         ) as process,
     ):
         started = time.monotonic()
@@ -334,7 +321,7 @@ def test_only_the_spool_is_on_disk_while_the_file_goes_up(refresh_env, partner, 
         seen.extend(sorted(path.name for path in tmp_path.rglob("*") if path.is_file()))
         return upload(s3, body, bucket, key, metadata)
 
-    monkeypatch.setattr("refresh_partner_data.export.upload_csv", looking)
+    monkeypatch.setattr("refresh_partner_data.exporter.upload_csv", looking)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     invoke({"date": DAY, "datasets": ["establishment"]})
     assert seen == ["rows.spool"], "header and rows go up from the spool: no second copy"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lambda_host import LambdaProcess, link_packages
-from partner_api import PartnerApiSimulator
-from partner_data import Volume
 from refresh_partner_data.s3_upload import UPLOAD_MEMORY_BYTES
+from stand_ins.lambda_host import LambdaProcess, link_packages
+from stand_ins.partner_api_simulator import PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume
 
 FUNCTIONS = Path(__file__).parents[1] / "functions"
 LAMBDA_MEMORY_MB = 256

@@ -14,13 +14,8 @@ import hcl2
 import pytest
 from botocore.stub import ANY, Stubber
 
-import package
-import terraform_docs
-from apigw_events import proxy_event
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
-from partner_api import PartnerApiSimulator
-from partner_data import Volume
 from purge_bucket import config as purge_config
 from purge_bucket import deletion
 from purge_bucket import handler as purge_handler
@@ -29,17 +24,16 @@ from refresh_partner_data import config as refresh_config
 from refresh_partner_data import handler as refresh_handler
 from refresh_partner_data import s3_upload
 from refresh_partner_data.partner_client import RetryPolicy
-from support import lambda_context, seed_versions
+from scripts import package, terraform_docs
+from scripts.terraform_docs import unquote
+from stand_ins.api_gateway_events import proxy_event
+from stand_ins.partner_api_simulator import PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume
+from support import lambda_context, put_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM = ROOT / "terraform"
 MODULE_DIRS = terraform_docs.module_dirs(TERRAFORM)
-
-
-def unquote(value):
-    return (
-        value[1:-1] if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"' else value
-    )
 
 
 def load(path: Path) -> dict:
@@ -48,11 +42,7 @@ def load(path: Path) -> dict:
 
 
 def blocks(module_dir: Path, kind: str) -> dict[str, dict]:
-    found = {}
-    for path in sorted(module_dir.glob("*.tf")):
-        for block in load(path).get(kind, []):
-            found.update({unquote(name): body for name, body in block.items()})
-    return found
+    return dict(terraform_docs.blocks(module_dir, kind))
 
 
 def root_locals() -> dict:
@@ -272,7 +262,7 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     monkeypatch.setenv("CONTINUATION_KEYS_PATH", "/partner-data/purge-continuations")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    seed_versions(bucket, ["a", "b"], versions=2)
+    put_versions(bucket, ["a", "b"], versions=2)
     s3.delete_object(Bucket=bucket, Key="a")
     s3.create_multipart_upload(Bucket=bucket, Key="c")
     body = json.dumps({"bucket_name": bucket, "password": "a long enough password"}).encode()
@@ -280,7 +270,7 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     # Every path: a whole purge, then one that
     # continues in the background, and the hop that ends it.
     assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 200
-    seed_versions(bucket, ["d"])
+    put_versions(bucket, ["d"])
     lambda_client = aws.client("lambda", **purge_handler.BOUNDED)
     sent = []
     lambda_client.meta.events.register(

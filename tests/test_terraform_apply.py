@@ -4,12 +4,13 @@ What exists afterwards is read back through boto3, not from Terraform. Two stack
 once, with the same name prefix: the defaults in us-east-1 and every option at once in sa-east-1,
 which also shows that nothing global (IAM) collides between regions of one account.
 
-The moto gaps this needs are worked around in scripts/moto_patches.py (each named there) and
-scripts/local_aws.py (AWS managed IAM policies loaded).
+The moto gaps this needs are worked around in stand_ins/moto_fixes.py (each named there) and
+stand_ins/aws_endpoint.py (AWS managed IAM policies loaded).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import threading
@@ -17,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from local_aws import ACCOUNT, CREDENTIALS, LocalAws
-from local_terraform import LocalTerraform
+from stand_ins.aws_endpoint import ACCOUNT, LocalAws
+from stand_ins.local_terraform import LocalTerraform
 
 PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
@@ -38,16 +38,7 @@ def endpoint() -> Any:
 
 
 def clients(aws: LocalAws, region: str) -> Any:
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=aws.endpoint,
-            region_name=region,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    return client
+    return functools.partial(aws.client, region=region)
 
 
 def manifest(dist: Path) -> dict[str, Any]:

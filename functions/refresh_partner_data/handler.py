@@ -19,7 +19,7 @@ from lambda_shared.logs import get_logger
 from lambda_shared.parameters import ParameterError, secure_parameter
 from refresh_partner_data.config import Settings
 from refresh_partner_data.events import plan_from_event
-from refresh_partner_data.export import Exporter
+from refresh_partner_data.exporter import Exporter
 from refresh_partner_data.partner_client import PartnerApi, RetryPolicy
 from refresh_partner_data.runner import RefreshFailed, run_plan
 

@@ -35,7 +35,7 @@ from urllib3.exceptions import DecodeError, HTTPError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from lambda_shared.logs import REDACTED
-from refresh_partner_data.csv_export import MAX_NUMBER_CHARS
+from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
 
 USER_AGENT = "partner-data-pipeline/refresh"
 READ_CHUNK_BYTES = 64 * 1024

@@ -10,7 +10,7 @@ from typing import Any
 
 from lambda_shared.logs import get_logger
 from refresh_partner_data.events import RefreshPlan
-from refresh_partner_data.export import Exporter, ExportResult, object_key
+from refresh_partner_data.exporter import Exporter, ExportResult, object_key
 
 logger = get_logger("refresh_partner_data")
 

@@ -11,7 +11,7 @@ status, slow answers, a body trickled out slowly, a body cut short, a dropped co
 object instead of an array, a redirect elsewhere, a malformed header line. It records every
 request (and how many were in flight at once). Tests, the demo and the benchmarks all use it.
 
-Run it by hand:  python scripts/partner_api.py --port 8080 --token s3cret --establishments 1000000
+Run it by hand:  python -m stand_ins.partner_api_simulator --port 8080 --token s3cret --establishments 1000000
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from background_server import BackgroundServer
-from partner_data import TABLES, Volume, rows_json
+from stand_ins.background_server import BackgroundServer
+from stand_ins.synthetic_partner_data import TABLES, Volume, rows_json
 
 PATH = "/api/InteliFunctionGetData"
 TRAP_PATH = "/somewhere-else"

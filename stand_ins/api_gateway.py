@@ -16,8 +16,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from apigw_events import proxy_event
-from background_server import BackgroundServer
+from stand_ins.api_gateway_events import proxy_event
+from stand_ins.background_server import BackgroundServer
 
 #: API Gateway's payload limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024

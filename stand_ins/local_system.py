@@ -28,12 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from lambda_host import LambdaProcess, make_runtime_dir, runtime_python
-from local_apigw import LocalApiGateway
-from local_aws import ACCOUNT, REGION, LocalAws
-from local_terraform import LocalTerraform, targets_without, terraform_available
-from partner_api import PartnerApiSimulator
-from partner_data import TABLES, Volume
+from stand_ins.api_gateway import LocalApiGateway
+from stand_ins.aws_endpoint import ACCOUNT, REGION, LocalAws
+from stand_ins.lambda_host import LambdaProcess, make_runtime_dir, runtime_python
+from stand_ins.local_terraform import LocalTerraform, targets_without, terraform_available
+from stand_ins.partner_api_simulator import PartnerApiSimulator
+from stand_ins.s3_inventory import bucket_contents
+from stand_ins.synthetic_partner_data import TABLES, Volume
 
 NAME_PREFIX = "partner-data"  # terraform/variables.tf: name_prefix
 BUCKET = f"{NAME_PREFIX}-{ACCOUNT}-{REGION}"  # terraform/main.tf: local.bucket_name
@@ -90,7 +91,7 @@ class Started:
     stop: Callable[[], None]
 
 
-class LocalStack:
+class LocalSystem:
     """Starts everything on ``start()``; ``stop()`` (or leaving the ``with``) stops all of it.
 
     ``terraform``: deploy with `terraform apply` (True), directly (False), or the former when
@@ -126,7 +127,7 @@ class LocalStack:
 
     # Lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> LocalStack:
+    def start(self) -> LocalSystem:
         try:
             self._start_aws()
             self._start_simulator()
@@ -147,7 +148,7 @@ class LocalStack:
             log.close()
         self._logs.clear()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalSystem:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -350,13 +351,7 @@ class LocalStack:
         return self.refresh_function.invoke(self.scheduled_event() if event is None else event)
 
     def bucket_inventory(self) -> dict[str, int]:
-        s3 = self.client("s3")
-        counts = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket):
-            counts["versions"] += len(page.get("Versions", []))
-            counts["delete_markers"] += len(page.get("DeleteMarkers", []))
-        counts["multipart_uploads"] = len(s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []))
-        return counts
+        return bucket_contents(self.client("s3"), self.bucket)
 
 
 def _zip_bytes(path: Path) -> bytes:

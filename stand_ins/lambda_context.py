@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
+from stand_ins.local_account import ACCOUNT, REGION
 
 
 class LambdaContext:
@@ -17,8 +16,8 @@ class LambdaContext:
         function_name: str,
         *,
         timeout_seconds: float = 900.0,
-        region: str = DEFAULT_REGION,
-        account: str = DEFAULT_ACCOUNT,
+        region: str = REGION,
+        account: str = ACCOUNT,
         memory_limit_in_mb: int = 256,
     ) -> None:
         self.function_name = function_name

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The refresh the original project would have written, for the benchmark's comparison.
 
-    python scripts/naive_refresh.py --url URL --bucket NAME --table T --date YYYY-MM-DD
+    python bench/contenders/naive_refresh.py --url URL --bucket NAME --table T --date YYYY-MM-DD
 
 Loads the whole JSON response into memory, writes it with ``csv.DictWriter`` to a local file and
 uploads it with ``upload_file``: the approach of the original notebooks (nested objects end up as

@@ -1,7 +1,7 @@
 """moto's server in this process, on a free loopback port: the local AWS endpoint.
 
 The demo, the benchmarks and the tests that run a function in another process use it. moto is
-patched as S3 behaves (scripts/moto_patches.py), and ``reset()`` empties it: moto keeps its state
+patched as S3 behaves (stand_ins/moto_fixes.py), and ``reset()`` empties it: moto keeps its state
 per Python process, not per server.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import boto3
 
-import moto_patches
-from background_server import BackgroundServer
+from stand_ins import moto_fixes
+from stand_ins.background_server import BackgroundServer
+from stand_ins.local_account import ACCOUNT, REGION
 
-ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's account and region
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # moto accepts anything
 
 WsgiApp = Callable[[dict[str, Any], Any], Any]
@@ -32,12 +32,12 @@ class LocalAws(BackgroundServer):
         )
         from werkzeug.serving import make_server
 
-        moto_patches.serialize_s3_backend()
-        moto_patches.shallow_copy_version_listing()
-        moto_patches.escape_rest_api_policy()
-        moto_patches.keep_lambda_logging_config()
-        moto_patches.unknown_policy_conditions_do_not_apply()
-        moto_patches.aws_managed_policies("AmazonAPIGatewayPushToCloudWatchLogs")
+        moto_fixes.serialize_s3_backend()
+        moto_fixes.shallow_copy_version_listing()
+        moto_fixes.escape_rest_api_policy()
+        moto_fixes.keep_lambda_logging_config()
+        moto_fixes.unknown_policy_conditions_do_not_apply()
+        moto_fixes.aws_managed_policies("AmazonAPIGatewayPushToCloudWatchLogs")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # No access log line per request.
         app: WsgiApp = DomainDispatcherApplication(create_backend_app)
         if middleware:
@@ -55,11 +55,11 @@ class LocalAws(BackgroundServer):
             **CREDENTIALS,
         }
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str = REGION) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_s3 import BenchS3
-from lambda_host import LambdaProcess
+from bench.counting_s3 import BenchS3
+from stand_ins.lambda_host import LambdaProcess
 
 HERE = Path(__file__).resolve().parent
 BUCKET = "bench-purge"
@@ -54,13 +54,8 @@ class Contender:
 
 def _ours(setup: Setup) -> tuple[str, float | None]:
     env = {**setup.s3.environment(), "PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET}
-    with LambdaProcess(
-        "handler.lambda_handler",
-        [setup.code_dir],
-        runtime_dir=setup.runtime_dir,
-        env=env,
-        python=setup.python,
-        stderr=subprocess.DEVNULL,
+    with LambdaProcess.of_package(
+        setup.code_dir, setup.runtime_dir, env=env, python=setup.python, stderr=subprocess.DEVNULL
     ) as function:
         # The direct-invocation shape: no API Gateway 29 s budget, so a large bucket is purged in
         # one invocation here instead of continuing in the background.
@@ -72,9 +67,9 @@ def _ours(setup: Setup) -> tuple[str, float | None]:
     return f"HTTP {reply['result']['statusCode']}", warm
 
 
-def _seed(setup: Setup) -> tuple[str, float | None]:
+def _original_runbook(setup: Setup) -> tuple[str, float | None]:
     result = subprocess.run(
-        [sys.executable, str(HERE / "seed_purge.py"), "--bucket", BUCKET],
+        [sys.executable, str(HERE / "contenders" / "runbook_purge.py"), "--bucket", BUCKET],
         env=_env(setup),
         capture_output=True,
         text=True,
@@ -134,7 +129,9 @@ def _env(setup: Setup) -> dict[str, str]:
 CONTENDERS = (
     Contender("partner-data purge", "this project's handler (purge_bucket.zip), direct invocation", _ours),
     Contender(
-        "seed runbook", "list_objects_v2 then list_object_versions pages, one DeleteObjects each", _seed
+        "original runbook",
+        "list_objects_v2 then list_object_versions pages, one DeleteObjects each",
+        _original_runbook,
     ),
     Contender(
         "aws s3 rm --recursive", "awscli 1.x, current objects only, one DeleteObject per key", _awscli, "aws"
@@ -148,7 +145,7 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
     for _ in range(runs):
         setup.s3.reset()
         setup.s3.client("ssm").put_parameter(Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString")
-        before = setup.s3.seed_purge_bucket(BUCKET, objects)
+        before = setup.s3.fill_purge_bucket(BUCKET, objects)
         started = time.perf_counter()
         outcome, warm_seconds = contender.run(setup)
         seconds = time.perf_counter() - started

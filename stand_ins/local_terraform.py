@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from local_aws import CREDENTIALS
+from stand_ins.aws_endpoint import CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = ROOT / "terraform"
@@ -66,7 +66,7 @@ def plugin_mirror() -> str | None:
 
 def provider_override(endpoint: str) -> str:
     endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in SERVICES)
-    return f"""# Written by scripts/local_terraform.py: the AWS provider talks to the local endpoint.
+    return f"""# Written by stand_ins/local_terraform.py: the AWS provider talks to the local endpoint.
 provider "aws" {{
   access_key                  = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
   secret_key                  = "{CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"

@@ -1,10 +1,10 @@
 """The S3 endpoint the benchmarks run against: moto's server, in this process, counting requests.
 
-Every contender talks to it over HTTP from its own process; this process only serves, seeds the
+Every contender talks to it over HTTP from its own process; this process only serves, fills the
 buckets (straight into moto's backend, which is quick) and counts requests at the server, so the
 count is the same for a Python, a Go or a shell client.
 
-moto is patched the same way for every contender (scripts/moto_patches.py, applied by LocalAws):
+moto is patched the same way for every contender (stand_ins/moto_fixes.py, applied by LocalAws):
 its backend is made thread-safe, as S3 is, and its ListObjectVersions stops deep-copying the
 whole bucket on every call (one page of a 21,000-entry bucket would take over ten seconds).
 """
@@ -16,7 +16,8 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
-from local_aws import ACCOUNT, LocalAws
+from stand_ins.aws_endpoint import ACCOUNT, LocalAws
+from stand_ins.s3_inventory import bucket_contents
 
 
 def s3_operation(method: str, path: str, query: str) -> str:
@@ -65,7 +66,7 @@ class _Counting:
 
 
 class BenchS3(LocalAws):
-    """The local AWS endpoint, counting S3 requests, with fast seeding and inventories."""
+    """The local AWS endpoint, counting S3 requests, with fast filling and inventories."""
 
     def __init__(self) -> None:
         self._counting: _Counting | None = None
@@ -86,7 +87,7 @@ class BenchS3(LocalAws):
             self._counting.counts.clear()
         return counts
 
-    # Seeding and inventory (straight into the backend: not counted, and quick) ----------------
+    # Filling (straight into the backend: not counted, and quick) and inventory --------------
 
     @property
     def backend(self) -> Any:
@@ -94,7 +95,7 @@ class BenchS3(LocalAws):
 
         return s3_backends[ACCOUNT]["aws"]
 
-    def seed_purge_bucket(
+    def fill_purge_bucket(
         self, bucket: str, objects: int, *, marker_every: int = 10, uploads: int = 5
     ) -> dict[str, int]:
         """A versioned bucket: ``objects`` keys with 2 versions each, a delete marker on every
@@ -111,18 +112,10 @@ class BenchS3(LocalAws):
                 backend.delete_object(bucket, key)
         for i in range(uploads):
             s3.create_multipart_upload(Bucket=bucket, Key=f"partner/uploads/{i}.csv")
-        self.take_counts()
         return self.inventory(bucket)
 
     def inventory(self, bucket: str) -> dict[str, int]:
-        from moto.s3.models import FakeDeleteMarker
-
-        found = self.backend.get_bucket(bucket)
-        versions = markers = 0
-        for _key, entries in found.keys.iterlists():
-            for entry in entries:
-                if isinstance(entry, FakeDeleteMarker):
-                    markers += 1
-                else:
-                    versions += 1
-        return {"versions": versions, "delete_markers": markers, "multipart_uploads": len(found.multiparts)}
+        """What the bucket holds; the listing requests it makes are not counted."""
+        contents = bucket_contents(self.client("s3"), bucket)
+        self.take_counts()
+        return contents

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_shared.aws import error_code
 from lambda_shared.logs import get_logger
-from refresh_partner_data.csv_export import CsvSpool, RowError
+from refresh_partner_data.csv_spool import CsvSpool, RowError
 from refresh_partner_data.datasets import declared_columns
 from refresh_partner_data.partner_client import PartnerApi, PartnerApiError, RetryPolicy
 from refresh_partner_data.s3_upload import upload_csv

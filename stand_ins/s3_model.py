@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from background_server import BackgroundServer
+from stand_ins.background_server import BackgroundServer
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

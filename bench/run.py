@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: purge and refresh, side by side with what users would pick instead, on this machine.
 
-    python scripts/bench.py [--objects 10000] [--runs 3] [--rows 10000,100000,1000000] [--quick]
+    python -m bench.run [--objects 10000] [--runs 3] [--rows 10000,100000,1000000] [--quick]
 
 Writes bench/results.json and bench/results.md (the figures, the machine, the date). Everything
 runs against servers this command starts on loopback (moto's S3, the partner API simulator) and
@@ -23,14 +23,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import bench_purge
-import bench_refresh
-import package
-from bench_s3 import BenchS3
-from lambda_host import make_runtime_dir, runtime_python
-from local_stack import unpack
-from partner_api import PartnerApiSimulator
-from partner_data import Volume
+from bench import purge, refresh
+from bench.counting_s3 import BenchS3
+from scripts import package
+from stand_ins.lambda_host import make_runtime_dir, runtime_python
+from stand_ins.local_system import unpack
+from stand_ins.partner_api_simulator import PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_ARCH = package.ARCHITECTURE_OF_MACHINE.get(platform.machine(), "x86_64")
@@ -79,28 +78,26 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
     results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": []}
     with BenchS3() as s3:
-        purge_setup = bench_purge.Setup(
+        purge_setup = purge.Setup(
             s3, unpack(dist / "purge_bucket.zip", work / "purge"), runtime_dir, python, tools_dir
         )
-        for contender in bench_purge.CONTENDERS if "purge" in args.what else ():
+        for contender in purge.CONTENDERS if "purge" in args.what else ():
             if args.quick and contender.tool:
                 continue
-            if not bench_purge.available(contender, tools_dir):
+            if not purge.available(contender, tools_dir):
                 results["purge"].append(
                     {"name": contender.name, "how": contender.how, "skipped": "not installed"}
                 )
                 continue
             print(f"purge: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
-            results["purge"].append(
-                bench_purge.run_contender(purge_setup, contender, args.objects, args.runs)
-            )
+            results["purge"].append(purge.run_contender(purge_setup, contender, args.objects, args.runs))
 
         if "refresh" not in args.what:
             return {**results, "headlines": headlines(results)}
         s3.reset()
-        s3.client("s3").create_bucket(Bucket=bench_refresh.BUCKET)
+        s3.client("s3").create_bucket(Bucket=refresh.BUCKET)
         with PartnerApiSimulator() as simulator:
-            setup = bench_refresh.Setup(
+            setup = refresh.Setup(
                 s3,
                 simulator,
                 unpack(dist / "refresh_partner_data.zip", work / "refresh"),
@@ -112,7 +109,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             for table, volume in cases:
                 size = f"{volume.establishments:,} rows" if table == "establishment" else "one day"
                 print(f"refresh: {table} ({size})...", flush=True)
-                results["refresh"].append(bench_refresh.run_case(setup, table, volume, args.runs))
+                results["refresh"].append(refresh.run_case(setup, table, volume, args.runs))
     results["headlines"] = headlines(results)
     return results
 

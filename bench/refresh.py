@@ -17,10 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench_s3 import BenchS3
-from lambda_host import LambdaProcess
-from partner_api import PartnerApiSimulator
-from partner_data import Volume, row_count
+from bench.counting_s3 import BenchS3
+from stand_ins.lambda_host import LambdaProcess
+from stand_ins.partner_api_simulator import PartnerApiSimulator
+from stand_ins.synthetic_partner_data import Volume, row_count
 
 HERE = Path(__file__).resolve().parent
 BUCKET = "bench-refresh"
@@ -44,13 +44,8 @@ def _ours(setup: Setup, table: str) -> dict[str, Any]:
         "DATASETS": table,
     }
     started = time.perf_counter()
-    with LambdaProcess(
-        "handler.lambda_handler",
-        [setup.code_dir],
-        runtime_dir=setup.runtime_dir,
-        env=env,
-        python=setup.python,
-        stderr=subprocess.DEVNULL,
+    with LambdaProcess.of_package(
+        setup.code_dir, setup.runtime_dir, env=env, python=setup.python, stderr=subprocess.DEVNULL
     ) as function:
         reply = function.invoke({"date": DAY.isoformat(), "datasets": [table]})
     seconds = time.perf_counter() - started
@@ -65,7 +60,7 @@ def _naive(setup: Setup, table: str) -> dict[str, Any]:
     result = subprocess.run(
         [
             setup.python,
-            str(HERE / "naive_refresh.py"),
+            str(HERE / "contenders" / "naive_refresh.py"),
             "--url",
             setup.simulator.url,
             "--bucket",

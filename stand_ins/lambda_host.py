@@ -14,6 +14,7 @@ Parent side::
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib
 import json
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
 
+@functools.cache
 def runtime_python() -> tuple[str, bool]:
     """An interpreter of the Lambda runtime's version (3.13) if this machine has one, else this one.
 
@@ -107,6 +109,14 @@ class LambdaProcess:
         self._env = {**os.environ, **(env or {})}
         self._stderr = stderr
         self._process: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def of_package(
+        cls, code_dir: Path, runtime_dir: Path, *, python: str | None = None, **options: Any
+    ) -> LambdaProcess:
+        """A built function (its unpacked zip) on the runtime's interpreter, as Lambda runs it."""
+        python = python or runtime_python()[0]
+        return cls("handler.lambda_handler", [code_dir], runtime_dir=runtime_dir, python=python, **options)
 
     @property
     def pid(self) -> int | None:
@@ -207,8 +217,8 @@ def main() -> None:
     parser.add_argument("--path-json", required=True, help="JSON list of import folders")
     args = parser.parse_args()
     stdlib = [entry for entry in sys.path if entry and "site-packages" not in entry]
-    sys.path.insert(0, str(HERE))
-    from lambda_context import LambdaContext  # Imported before sys.path is narrowed.
+    sys.path.insert(0, str(HERE.parent))
+    from stand_ins.lambda_context import LambdaContext  # Imported before sys.path is narrowed.
 
     sys.path[:] = [*json.loads(args.path_json), *stdlib]
     _serve(args.handler, lambda: LambdaContext(args.function_name, timeout_seconds=args.timeout))

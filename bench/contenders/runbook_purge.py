@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The seed runbook's purge algorithm, re-implemented faithfully, for the benchmark.
+"""The original runbook's purge algorithm, re-implemented faithfully, for the benchmark.
 
-    python scripts/seed_purge.py --bucket NAME     (endpoint and credentials from the environment)
+    python bench/contenders/runbook_purge.py --bucket NAME    (endpoint and credentials from the environment)
 
 As in the runbook's ``delete_all_objects``: page through ``list_objects_v2`` deleting each page
 with one ``DeleteObjects`` call (no version ids), then page through ``list_object_versions``

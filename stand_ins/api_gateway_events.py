@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from stand_ins.local_account import ACCOUNT
+
 
 def proxy_event(
     *,
@@ -54,7 +56,7 @@ def proxy_event(
                 "extendedRequestId": request_id,
                 "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "path": f"/{stage}{resource}",
-                "accountId": "123456789012",
+                "accountId": ACCOUNT,
                 "protocol": "HTTP/1.1",
                 "stage": stage,
                 "domainPrefix": "local",
@@ -91,7 +93,7 @@ def http_event(
             "rawQueryString": "",
             "headers": {"content-type": "application/json"},
             "requestContext": {
-                "accountId": "123456789012",
+                "accountId": ACCOUNT,
                 "apiId": "local",
                 "domainName": "localhost",
                 "domainPrefix": "local",
