@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.counting_s3 import BenchS3
+from bench.seaweedfs_s3 import SeaweedBenchS3
 from stand_ins.lambda_host import LambdaProcess
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +37,7 @@ DELETE_OPERATIONS = {"DeleteObjects", "DeleteObject"}
 class Setup:
     """What the contenders need: the server, the unpacked purge zip, the interpreters and tools."""
 
-    s3: BenchS3
+    s3: BenchS3 | SeaweedBenchS3
     code_dir: Path
     runtime_dir: Path
     python: str
@@ -146,9 +148,11 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
         setup.s3.reset()
         setup.s3.client("ssm").put_parameter(Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString")
         before = setup.s3.fill_purge_bucket(BUCKET, objects)
+        cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
         outcome, warm_seconds = contender.run(setup)
         seconds = time.perf_counter() - started
+        cpu_seconds = _children_cpu_seconds() - cpu_before
         requests = setup.s3.take_counts()
         left = setup.s3.inventory(BUCKET)
         removed = (before["versions"] + before["delete_markers"]) - (
@@ -160,6 +164,7 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
                 "removed": removed,
                 "entries_per_second": max(removed, 0) / seconds,
                 "warm_seconds": warm_seconds,
+                "client_cpu_seconds": cpu_seconds,
                 "requests": requests,
                 "before": before,
                 "left": left,
@@ -183,10 +188,27 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
         "delete_requests": delete_requests,
         "abort_requests": requests.get("AbortMultipartUpload", 0),
         "deletes_per_1000_removed": 1000 * delete_requests / removed if removed > 0 else None,
+        "client_cpu_ms_per_1000_removed": (
+            1_000_000 * statistics.median(a["client_cpu_seconds"] for a in attempts) / removed
+            if removed > 0
+            else None
+        ),
+        "range_entries_per_second": [
+            min(a["entries_per_second"] for a in attempts),
+            max(a["entries_per_second"] for a in attempts),
+        ],
         "left": median["left"],
         "left_behind": any(sum(a["left"].values()) for a in attempts),
         "outcome": median["outcome"],
     }
+
+
+def _children_cpu_seconds() -> float:
+    """CPU used by this process's finished children: the contender's processes, once reaped. The
+    S3 server is not among them (moto runs in this process; a SeaweedFS is reaped only when the
+    next run replaces it, after this run's reading)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def available(contender: Contender, tools_dir: Path | None) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import purge, refresh
 from bench.counting_s3 import BenchS3
+from bench.seaweedfs_s3 import SeaweedBenchS3
 from scripts import package
 from stand_ins.lambda_host import make_runtime_dir, runtime_python
 from stand_ins.local_system import unpack
@@ -77,24 +78,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "runs": args.runs,
     }
     results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": []}
+    purge_code = unpack(dist / "purge_bucket.zip", work / "purge")
+    for server in args.servers if "purge" in args.what else ():
+        with SERVERS[server]() as s3:
+            meta.setdefault("servers", {})[server] = s3.label
+            setup = purge.Setup(s3, purge_code, runtime_dir, python, tools_dir)
+            for contender in purge.CONTENDERS:
+                results["purge"].append(run_purge(setup, contender, args))
+    if "refresh" not in args.what:
+        return {**results, "headlines": headlines(results)}
     with BenchS3() as s3:
-        purge_setup = purge.Setup(
-            s3, unpack(dist / "purge_bucket.zip", work / "purge"), runtime_dir, python, tools_dir
-        )
-        for contender in purge.CONTENDERS if "purge" in args.what else ():
-            if args.quick and contender.tool:
-                continue
-            if not purge.available(contender, tools_dir):
-                results["purge"].append(
-                    {"name": contender.name, "how": contender.how, "skipped": "not installed"}
-                )
-                continue
-            print(f"purge: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
-            results["purge"].append(purge.run_contender(purge_setup, contender, args.objects, args.runs))
-
-        if "refresh" not in args.what:
-            return {**results, "headlines": headlines(results)}
-        s3.reset()
         s3.client("s3").create_bucket(Bucket=refresh.BUCKET)
         with PartnerApiSimulator() as simulator:
             setup = refresh.Setup(
@@ -114,21 +107,34 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return results
 
 
+SERVERS = {"moto": BenchS3, "seaweedfs": SeaweedBenchS3}
+
+
+def run_purge(setup: purge.Setup, contender: purge.Contender, args: argparse.Namespace) -> dict[str, Any]:
+    server = setup.s3.name
+    if args.quick and contender.tool:
+        return {"server": server, "name": contender.name, "how": contender.how, "skipped": "quick run"}
+    if not purge.available(contender, setup.tools_dir):
+        return {"server": server, "name": contender.name, "how": contender.how, "skipped": "not installed"}
+    print(f"purge on {server}: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
+    return {"server": server, **purge.run_contender(setup, contender, args.objects, args.runs)}
+
+
 def headlines(results: dict[str, Any]) -> dict[str, Any]:
-    purge = {r["name"]: r for r in results["purge"] if "median_seconds" in r}
-    ours = purge.get("partner-data purge")
     lines: dict[str, Any] = {}
-    if ours:
+    for server in dict.fromkeys(r["server"] for r in results["purge"]):
+        purge = {r["name"]: r for r in results["purge"] if r["server"] == server and "median_seconds" in r}
+        ours = purge.get("partner-data purge")
+        if not ours:
+            continue
         for name, other in purge.items():
             if other is not ours and other["median_entries_per_second"]:
                 ratio = ours["median_entries_per_second"] / other["median_entries_per_second"]
-                lines[f"purge_speed_vs_{name}"] = round(ratio, 2)
-        lines["purge_left_behind"] = {name: r["left_behind"] for name, r in purge.items()}
-        if ours.get("median_warm_entries_per_second"):
-            for name, other in purge.items():
-                if other is not ours and other["median_entries_per_second"]:
-                    ratio = ours["median_warm_entries_per_second"] / other["median_entries_per_second"]
-                    lines[f"purge_speed_warm_vs_{name}"] = round(ratio, 2)
+                lines[f"purge_on_{server}_speed_vs_{name}"] = round(ratio, 2)
+                if ours.get("median_warm_entries_per_second"):
+                    warm = ours["median_warm_entries_per_second"] / other["median_entries_per_second"]
+                    lines[f"purge_on_{server}_speed_warm_vs_{name}"] = round(warm, 2)
+        lines[f"purge_on_{server}_left_behind"] = {name: r["left_behind"] for name, r in purge.items()}
     establishment = [c for c in results["refresh"] if c["table"] == "establishment"]
     if establishment:
         largest, smallest = establishment[-1], establishment[0]
@@ -160,7 +166,8 @@ def markdown(results: dict[str, Any]) -> str:
         f" ({cpu['cpu_model']}, {cpu['machine']}).",
         f"Functions on {meta['python_functions']}{lambda_python},"
         f" harness on Python {meta['python_benchmark']};",
-        f"S3 is moto {meta['moto']} on loopback; awscli: {meta['awscli']}; s5cmd: {meta['s5cmd']}.",
+        f"S3 servers on loopback: {', '.join(meta.get('servers', {}).values()) or 'none'}"
+        f" (the refresh: moto {meta['moto']}); awscli: {meta['awscli']}; s5cmd: {meta['s5cmd']}.",
         f"Figures are medians of {meta['runs']} run(s); ratios compare runs of the same `make bench`.",
         "Absolute times on a shared machine are noise: read the ratios.",
         "",
@@ -168,38 +175,46 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"One versioned bucket, re-created for every run: {meta['objects']:,} objects with 2 versions each,",
         "a delete marker on every tenth, 5 incomplete multipart uploads. Requests are counted at the S3",
-        "endpoint. Each command's time includes starting its process.",
+        "endpoint (moto: inside it; SeaweedFS: by a proxy in front of it, started fresh for every run).",
+        "Each command's time includes starting its process. Client CPU is the contender's processes'",
+        "user + system time (what a Lambda pays for), per 1,000 entries removed.",
         "",
-        "| Contender | Time (s) | Removed/s | List requests | Delete requests | per 1,000 removed | Aborts |"
-        " Left: versions / markers / uploads |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| Server | Contender | Time (s) | Removed/s (range) | Client CPU ms / 1,000 | List requests"
+        " | Delete requests | per 1,000 removed | Aborts | Left: versions / markers / uploads |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results["purge"]:
         if "skipped" in r:
-            out.append(f"| {r['name']} | — | — | — | — | — | — | not run: {r['skipped']} |")
+            out.append(
+                f"| {r['server']} | {r['name']} | — | — | — | — | — | — | — | not run: {r['skipped']} |"
+            )
             continue
         left = r["left"]
         verdict = "**left data behind**" if r["left_behind"] else "nothing"
+        low, high = r["range_entries_per_second"]
         rate = (
-            f"{r['median_entries_per_second']:,.0f}"
+            f"{r['median_entries_per_second']:,.0f} ({low:,.0f} to {high:,.0f})"
             if r["median_entries_per_second"] > 0
             else "— (added markers)"
         )
         per_1000 = "—" if r["deletes_per_1000_removed"] is None else f"{r['deletes_per_1000_removed']:.1f}"
+        cpu = r["client_cpu_ms_per_1000_removed"]
         out.append(
-            f"| {r['name']} | {r['median_seconds']:.2f} | {rate} | {r['list_requests']}"
+            f"| {r['server']} | {r['name']} | {r['median_seconds']:.2f} | {rate}"
+            f" | {'—' if cpu is None else f'{cpu:,.0f}'} | {r['list_requests']}"
             f" | {r['delete_requests']} | {per_1000} | {r['abort_requests']}"
             f" | {left['versions']} / {left['delete_markers']} / {left['multipart_uploads']}: {verdict} |"
         )
     for r in results["purge"]:
         if r.get("median_warm_entries_per_second"):
             out.append(
-                f"\nWith its process already running (a warm Lambda), {r['name']} removes"
+                f"\nOn {r['server']}, with its process already running (a warm Lambda), {r['name']} removes"
                 f" {r['median_warm_entries_per_second']:,.0f} entries/s: the table's time includes starting"
                 " Python and importing boto3, as a cold start would."
             )
     out += ["", "How each contender works:", ""]
-    out += [f"- **{r['name']}**: {r['how']}." for r in results["purge"]]
+    described = {r["name"]: r["how"] for r in results["purge"]}
+    out += [f"- **{name}**: {how}." for name, how in described.items()]
     out += [
         "",
         "## Refresh",
@@ -229,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rows", default="10000,100000,1000000", help="establishment sizes, comma-separated")
     parser.add_argument("--what", default="purge,refresh", help="which benchmarks: purge, refresh or both")
+    parser.add_argument(
+        "--servers", default=",".join(SERVERS), help="S3 servers for the purge, comma-separated"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small, one run, no external tools")
     parser.add_argument(
         "--tools", type=Path, default=ROOT / ".venv-bench" / "bin", help="where aws and s5cmd are"
@@ -238,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.objects, args.runs, args.rows = min(args.objects, 300), 1, "2000,20000"
     args.rows = [int(n) for n in str(args.rows).split(",")]
+    args.servers = [name for name in str(args.servers).split(",") if name]
+    if unknown := set(args.servers) - set(SERVERS):
+        parser.error(f"unknown servers: {', '.join(sorted(unknown))} (known: {', '.join(SERVERS)})")
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         results = run(args, Path(work))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,15 @@ def dist(tmp_path_factory) -> Path:
     """The zips and manifest `make package` builds (arm64), in a folder of their own."""
     out = tmp_path_factory.mktemp("dist")
     package.build("arm64", out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
+    return out
+
+
+@pytest.fixture(scope="session")
+def native_dist(tmp_path_factory) -> Path:
+    """The zips built for this machine's architecture, so the vendored C extensions load here."""
+    out = tmp_path_factory.mktemp("native-dist")
+    arch = package.ARCHITECTURE_OF_MACHINE[platform.machine()]
+    package.build(arch, out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
     return out
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bench import run
-from bench.counting_s3 import s3_operation
+from bench.s3_operations import s3_operation
 
 
 @pytest.mark.parametrize(
@@ -28,24 +28,30 @@ def test_requests_are_counted_by_s3_operation(method, path, query, operation):
     assert s3_operation(method, path, query) == operation
 
 
-@pytest.mark.slow(seconds=20)
+@pytest.mark.slow(seconds=40)
 def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert run.main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    purge = {r["name"]: r for r in results["purge"]}
-    ours, runbook = purge["partner-data purge"], purge["original runbook"]
-    assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
-    assert not ours["left_behind"]
-    assert ours["abort_requests"] == 5
-    assert ours["deletes_per_1000_removed"] <= 2
-    assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
+    purge = {(r["server"], r["name"]): r for r in results["purge"]}
+    assert set(results["meta"]["servers"]) == {"moto", "seaweedfs"}
+    for server in ("moto", "seaweedfs"):
+        ours, runbook = purge[server, "partner-data purge"], purge[server, "original runbook"]
+        assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}, server
+        assert not ours["left_behind"]
+        assert ours["abort_requests"] == 5, (server, ours["requests"])
+        assert ours["deletes_per_1000_removed"] <= 2
+        assert 0 < ours["client_cpu_ms_per_1000_removed"] < 60_000
+        assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
+        assert purge[server, "s5cmd rm --all-versions"]["skipped"] == "quick run"
+        assert f"purge_on_{server}_speed_vs_original runbook" in results["headlines"]
     assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
     for case in results["refresh"]:
         for contender in case["contenders"].values():
             assert contender["median_peak_rss_mb"] > 10
             assert contender["rows_per_second"] > 0
     table = (tmp_path / "results.md").read_text()
-    assert "| partner-data purge |" in table
+    assert "| moto | partner-data purge |" in table
+    assert "| seaweedfs | partner-data purge |" in table
     assert "**left data behind**" in table
     assert "| establishment | 20,000 | naive |" in table
     assert results["headlines"]["refresh_rows"] == 20_000

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import tempfile
 import time
 import warnings
@@ -23,7 +22,6 @@ from lambda_shared import logs
 from refresh_partner_data import handler, s3_upload
 from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS
 from refresh_partner_data.partner_client import PartnerApi, RetryPolicy, parse_retry_after
-from scripts import package
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.lambda_host import LambdaProcess, runtime_python
 from stand_ins.local_system import unpack
@@ -43,11 +41,8 @@ DAY = "2026-11-27"
 
 
 @pytest.fixture(scope="module")
-def native_zip_dir(tmp_path_factory) -> Path:
-    arch = package.ARCHITECTURE_OF_MACHINE[platform.machine()]
-    out = tmp_path_factory.mktemp("native-dist")
-    package.build(arch, out, functions_dir=ROOT / "functions", cache=ROOT / ".cache" / "wheels")
-    return unpack(out / "refresh_partner_data.zip", tmp_path_factory.mktemp("refresh-code"))
+def native_zip_dir(native_dist, tmp_path_factory) -> Path:
+    return unpack(native_dist / "refresh_partner_data.zip", tmp_path_factory.mktemp("refresh-code"))
 
 
 @pytest.fixture(scope="module")
