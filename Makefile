@@ -91,7 +91,7 @@ $(BENCH_STAMP): requirements/bench.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
 	@touch $@
 
-bench: venv $(BENCH_STAMP) ## Benchmarks against awscli, s5cmd, the seed and the naive refresh -> bench/results.md
+bench: venv $(BENCH_STAMP) ## Purge on moto, SeaweedFS and a model of S3, refresh on moto, against what users would pick instead -> bench/results.md
 	$(BIN)/python -m bench.run --tools $(BENCH_VENV)/bin $(BENCH_ARGS)
 
 MUTATION_VENV := .venv-mutation

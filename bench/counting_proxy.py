@@ -74,9 +74,13 @@ class _Forward(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         data = answer.read()
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (its read timeout): the server's work is done all the same.
+            self.close_connection = True
 
     def _upstream(self, proxy: CountingProxy) -> http.client.HTTPConnection:
         assert proxy.upstream is not None, "forward_to() first"

@@ -43,6 +43,7 @@ class BenchS3(LocalAws):
     """The local AWS endpoint, counting S3 requests, with fast filling and inventories."""
 
     name = "moto"
+    serves_current_object_listing = True
 
     def __init__(self) -> None:
         self.label = f"moto {version('moto')}"

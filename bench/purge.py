@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.counting_s3 import BenchS3
+from bench.s3_model_target import S3ModelTarget
 from bench.seaweedfs_s3 import SeaweedBenchS3
 from stand_ins.lambda_host import LambdaProcess
 
@@ -37,7 +38,7 @@ DELETE_OPERATIONS = {"DeleteObjects", "DeleteObject"}
 class Setup:
     """What the contenders need: the server, the unpacked purge zip, the interpreters and tools."""
 
-    s3: BenchS3 | SeaweedBenchS3
+    s3: BenchS3 | SeaweedBenchS3 | S3ModelTarget
     code_dir: Path
     runtime_dir: Path
     python: str
@@ -52,6 +53,8 @@ class Contender:
     #: invocation itself took once its process was up (a warm Lambda) or None.
     run: Callable[[Setup], tuple[str, float | None]]
     tool: str | None = None
+    #: Lists current objects (ListObjectsV2), which the model of S3 does not serve.
+    lists_current_objects: bool = False
 
 
 def _ours(setup: Setup) -> tuple[str, float | None]:
@@ -134,9 +137,14 @@ CONTENDERS = (
         "original runbook",
         "list_objects_v2 then list_object_versions pages, one DeleteObjects each",
         _original_runbook,
+        lists_current_objects=True,
     ),
     Contender(
-        "aws s3 rm --recursive", "awscli 1.x, current objects only, one DeleteObject per key", _awscli, "aws"
+        "aws s3 rm --recursive",
+        "awscli 1.x, current objects only, one DeleteObject per key",
+        _awscli,
+        "aws",
+        lists_current_objects=True,
     ),
     Contender("s5cmd rm --all-versions", "s5cmd 2.x, 256 workers", _s5cmd, "s5cmd"),
 )

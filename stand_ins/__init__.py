@@ -6,5 +6,6 @@
 * ``api_gateway`` and ``api_gateway_events``: API Gateway's REST stage and the events it sends;
 * ``partner_api_simulator`` and ``synthetic_partner_data``: the partner's HTTP API and its data;
 * ``s3_model``: an S3 that answers the way real S3 does where moto does not;
+* ``seaweedfs``: SeaweedFS, a real S3 server, fresh on loopback; ``s3_inventory`` counts a bucket on any;
 * ``local_system``: all of the above together, as `make demo` runs it.
 """

@@ -28,22 +28,26 @@ def test_requests_are_counted_by_s3_operation(method, path, query, operation):
     assert s3_operation(method, path, query) == operation
 
 
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow(seconds=45)
 def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert run.main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     purge = {(r["server"], r["name"]): r for r in results["purge"]}
-    assert set(results["meta"]["servers"]) == {"moto", "seaweedfs"}
-    for server in ("moto", "seaweedfs"):
-        ours, runbook = purge[server, "partner-data purge"], purge[server, "original runbook"]
+    assert set(results["meta"]["servers"]) == {"moto", "seaweedfs", "s3-model", "s3-model-3-prefixes"}
+    for server in results["meta"]["servers"]:
+        ours = purge[server, "partner-data purge"]
         assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}, server
         assert not ours["left_behind"]
         assert ours["abort_requests"] == 5, (server, ours["requests"])
         assert ours["deletes_per_1000_removed"] <= 2
         assert 0 < ours["client_cpu_ms_per_1000_removed"] < 60_000
-        assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
         assert purge[server, "s5cmd rm --all-versions"]["skipped"] == "quick run"
+    for server in ("moto", "seaweedfs"):
+        runbook = purge[server, "original runbook"]
+        assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
         assert f"purge_on_{server}_speed_vs_original runbook" in results["headlines"]
+    for server in ("s3-model", "s3-model-3-prefixes"):
+        assert purge[server, "original runbook"]["skipped"] == "not modelled"
     assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
     for case in results["refresh"]:
         for contender in case["contenders"].values():
@@ -52,6 +56,7 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert "| moto | partner-data purge |" in table
     assert "| seaweedfs | partner-data purge |" in table
+    assert "Rows on `s3-model*` are **a model, not S3**" in table
     assert "**left data behind**" in table
     assert "| establishment | 20,000 | naive |" in table
     assert results["headlines"]["refresh_rows"] == 20_000

@@ -97,6 +97,24 @@ def test_direct_invocation_shape_works(purge_env):
     assert bucket_contents(purge_env, BUCKET) == EMPTY
 
 
+@pytest.mark.parametrize(
+    ("through_http", "budget"),
+    [(True, handler.API_DEADLINE_SECONDS), (False, handler.DIRECT_DEADLINE_SECONDS)],
+    ids=["API Gateway: its 29 s", "direct: below the SDKs' 60 s read timeout"],
+)
+def test_the_purge_runs_for_what_its_caller_waits(purge_env, monkeypatch, through_http, budget):
+    deadlines = []
+    monkeypatch.setattr(
+        handler.BucketPurger, "run", lambda _self, deadline: deadlines.append(deadline) or PurgeResult()
+    )
+    started = time.monotonic()
+    event = proxy_event(body=json.dumps(request()).encode()) if through_http else request()
+    assert handler.lambda_handler(event, lambda_context("purge-bucket"))["statusCode"] == 200
+    (deadline,) = deadlines
+    assert deadline - started == pytest.approx(budget - handler.RESERVE_SECONDS, abs=0.5)
+    assert handler.DIRECT_DEADLINE_SECONDS < 60
+
+
 def test_base64_encoded_body_works(purge_env):
     put_versions(BUCKET, ["a.csv"])
     response = call(request(), binary=True)

@@ -43,6 +43,9 @@ logger = get_logger("purge_bucket")
 
 #: API Gateway gives up on a REST integration after 29 s: the answer must be out before.
 API_DEADLINE_SECONDS = 27.0
+#: A direct invocation has no gateway in front, but its caller usually waits for the answer: the
+#: AWS SDKs and CLI read for 60 s by default, then retry, which would start a second purge.
+DIRECT_DEADLINE_SECONDS = 50.0
 #: Kept from the purge for what follows it: storing the next hop's key, then scheduling the hop
 #: (one SSM and one Lambda request, each at most REQUEST_SECONDS), and answering.
 RESERVE_SECONDS = 2 * REQUEST_SECONDS + 1.0
@@ -112,7 +115,8 @@ def _serve(event: Any, context: Any, settings: Settings, started: float) -> dict
     if request.bucket not in settings.allowed_buckets:
         return finish(_Answer(HTTPStatus.FORBIDDEN, "forbidden", "This bucket may not be purged"))
 
-    end = started + min(API_DEADLINE_SECONDS, remaining_seconds(context, API_DEADLINE_SECONDS + 1) - 1.0)
+    budget = API_DEADLINE_SECONDS if is_proxy_event(event) else DIRECT_DEADLINE_SECONDS
+    end = started + min(budget, remaining_seconds(context, budget + 1) - 1.0)
     purger = _purger(request.bucket, request.prefix)
     problem = purger.bucket_problem(end)
     if problem is not None:

@@ -1,0 +1,113 @@
+"""A model of real S3's limits as a benchmark target: latency per request, a delete rate per prefix.
+
+Real S3 is neither as quick as a loopback server nor unlimited: it answers after some tens to
+hundreds of milliseconds, and it accepts "at least 3,500 PUT/COPY/POST/DELETE requests per second
+per partitioned prefix" (Amazon S3 User Guide, "Best practices design patterns: optimizing Amazon
+S3 performance", docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html), each
+key of a DeleteObjects counted; above it, ``503 SlowDown``. ``stand_ins/s3_model.py`` serves the
+operations the purge contenders use with S3's XML shapes, in memory, so its own cost is small
+beside the modelled latency; this wraps it with the interface of the other targets.
+
+Results on this target are a model's, not S3's: the latency and the rate are parameters (the
+defaults are stated in bench/results.md), not measurements.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_account import REGION
+from stand_ins.s3_model import RateLimit, S3Model
+
+#: The lower end of the "roughly 100-200 milliseconds" S3 documents for small objects (User Guide,
+#: "Performance guidelines for Amazon S3": retry requests for latency-sensitive applications).
+DEFAULT_LATENCY_SECONDS = 0.1
+DEFAULT_DELETES_PER_SECOND = 3500.0
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+class S3ModelTarget:
+    #: The model serves what a purge of versions needs, not ListObjectsV2.
+    serves_current_object_listing = False
+
+    def __init__(
+        self,
+        latency_seconds: float = DEFAULT_LATENCY_SECONDS,
+        deletes_per_second: float = DEFAULT_DELETES_PER_SECOND,
+        *,
+        prefixes: int = 1,
+    ) -> None:
+        self.latency_seconds = latency_seconds
+        self.deletes_per_second = deletes_per_second
+        self.prefixes = prefixes
+        self.name = "s3-model" if prefixes == 1 else f"s3-model-{prefixes}-prefixes"
+        self.label = (
+            f"a model of S3 ({latency_seconds * 1000:.0f} ms per request,"
+            f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {prefixes} prefixes)"
+        )
+        self._ssm = LocalAws()
+        self._model: S3Model | None = None
+        self.endpoint = ""
+
+    def start(self) -> Self:
+        self._ssm.start()
+        return self
+
+    def reset(self) -> None:
+        if self._model is not None:
+            self._model.stop()
+        self._model = S3Model(
+            latency_seconds=self.latency_seconds, delete_rate=RateLimit(self.deletes_per_second)
+        ).start()
+        self.endpoint = self._model.endpoint
+        self._ssm.reset()
+
+    def stop(self) -> None:
+        if self._model is not None:
+            self._model.stop()
+        self._ssm.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_ENDPOINT_URL_SSM": self._ssm.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            **CREDENTIALS,
+        }
+
+    def client(self, service: str) -> Any:
+        assert service != "s3", "the model is filled and counted directly"
+        return self._ssm.client(service)
+
+    def take_counts(self) -> dict[str, int]:
+        assert self._model is not None
+        counts = dict(self._model.requests)
+        self._model.requests.clear()
+        return counts
+
+    def fill_purge_bucket(
+        self, bucket: str, objects: int, *, marker_every: int = 10, uploads: int = 5
+    ) -> dict[str, int]:
+        """The other targets' bucket, spread evenly over ``prefixes`` top-level prefixes."""
+        assert self._model is not None
+        self._model.create_bucket(bucket)
+        for i in range(objects):
+            key = f"partner-{i % self.prefixes}/{i % 97:02d}/{i:07d}.csv"
+            self._model.put(
+                bucket, key, versions=2, delete_marker=bool(marker_every) and i % marker_every == 0
+            )
+        for i in range(uploads):
+            self._model.start_upload(bucket, f"partner-0/uploads/{i}.csv")
+        return self.inventory(bucket)
+
+    def inventory(self, bucket: str) -> dict[str, int]:
+        assert self._model is not None
+        return self._model.inventory(bucket)
