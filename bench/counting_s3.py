@@ -17,7 +17,8 @@ from importlib.metadata import version
 from typing import Any
 
 from bench.s3_operations import s3_operation
-from stand_ins.aws_endpoint import ACCOUNT, LocalAws
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_account import ACCOUNT
 from stand_ins.s3_inventory import bucket_contents
 
 

@@ -14,20 +14,18 @@ defaults are stated in bench/results.md), not measurements.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
-from stand_ins.aws_endpoint import LocalAws
-from stand_ins.local_account import REGION
+from bench.s3_beside_moto import S3BesideMoto
 from stand_ins.s3_model import RateLimit, S3Model
 
 #: The lower end of the "roughly 100-200 milliseconds" S3 documents for small objects (User Guide,
 #: "Performance guidelines for Amazon S3": retry requests for latency-sensitive applications).
 DEFAULT_LATENCY_SECONDS = 0.1
 DEFAULT_DELETES_PER_SECOND = 3500.0
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
-class S3ModelTarget:
+class S3ModelTarget(S3BesideMoto):
     #: The model serves what a purge of versions needs, not ListObjectsV2.
     serves_current_object_listing = False
 
@@ -38,6 +36,7 @@ class S3ModelTarget:
         *,
         prefixes: int = 1,
     ) -> None:
+        super().__init__()
         self.latency_seconds = latency_seconds
         self.deletes_per_second = deletes_per_second
         self.prefixes = prefixes
@@ -46,13 +45,8 @@ class S3ModelTarget:
             f"a model of S3 ({latency_seconds * 1000:.0f} ms per request,"
             f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {prefixes} prefixes)"
         )
-        self._ssm = LocalAws()
         self._model: S3Model | None = None
         self.endpoint = ""
-
-    def start(self) -> Self:
-        self._ssm.start()
-        return self
 
     def reset(self) -> None:
         if self._model is not None:
@@ -66,22 +60,7 @@ class S3ModelTarget:
     def stop(self) -> None:
         if self._model is not None:
             self._model.stop()
-        self._ssm.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL_S3": self.endpoint,
-            "AWS_ENDPOINT_URL_SSM": self._ssm.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            **CREDENTIALS,
-        }
+        super().stop()
 
     def client(self, service: str) -> Any:
         assert service != "s3", "the model is filled and counted directly"

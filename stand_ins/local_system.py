@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from stand_ins.api_gateway import LocalApiGateway
-from stand_ins.aws_endpoint import ACCOUNT, REGION, LocalAws
+from stand_ins.aws_endpoint import LocalAws
 from stand_ins.lambda_host import LambdaProcess, make_runtime_dir, runtime_python
+from stand_ins.local_account import ACCOUNT, REGION
 from stand_ins.local_terraform import LocalTerraform, targets_without, terraform_available
 from stand_ins.partner_api_simulator import PartnerApiSimulator
 from stand_ins.s3_inventory import bucket_contents

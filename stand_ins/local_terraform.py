@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stand_ins.aws_endpoint import CREDENTIALS
+from stand_ins.local_account import CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = ROOT / "terraform"

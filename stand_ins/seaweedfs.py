@@ -23,12 +23,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Self
 
-import boto3
 from botocore.config import Config
 
-from stand_ins.local_account import REGION
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # no identities: any
+from stand_ins.aws_endpoint import local_client
+from stand_ins.local_account import split_environment
 
 
 def weed_binary() -> str | None:
@@ -109,23 +107,10 @@ class SeaweedFs:
 
     def environment(self, *, ssm_endpoint: str) -> dict[str, str]:
         """What a function process needs: S3 here, SSM (its secrets) at ``ssm_endpoint``."""
-        return {
-            "AWS_ENDPOINT_URL_S3": self.endpoint,
-            "AWS_ENDPOINT_URL_SSM": ssm_endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            **CREDENTIALS,
-        }
+        return split_environment(s3=self.endpoint, ssm=ssm_endpoint)
 
     def client(self, service: str = "s3", **config: Any) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(s3={"addressing_style": "path"}, **config),
-        )
+        return local_client(service, self.endpoint, config=Config(s3={"addressing_style": "path"}, **config))
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

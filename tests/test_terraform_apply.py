@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from stand_ins.aws_endpoint import ACCOUNT, LocalAws
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_account import ACCOUNT
 from stand_ins.local_terraform import LocalTerraform
 
 PASSWORD = "terraform-apply-test-purge-password"

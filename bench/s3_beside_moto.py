@@ -1,0 +1,32 @@
+"""What the benchmark targets whose S3 is not moto share: the purge's password (SSM) comes from moto."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_account import split_environment
+
+
+class S3BesideMoto:
+    #: Where the contenders send their S3 requests; set by the target.
+    endpoint: str
+
+    def __init__(self) -> None:
+        self._ssm = LocalAws()
+
+    def start(self) -> Self:
+        self._ssm.start()
+        return self
+
+    def stop(self) -> None:
+        self._ssm.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        return split_environment(s3=self.endpoint, ssm=self._ssm.endpoint)
