@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,10 @@ def _ours(setup: Setup) -> tuple[str, float | None]:
         warm = time.perf_counter() - started
     if not reply.get("ok"):
         return f"error {reply.get('error_type')}", warm
-    return f"HTTP {reply['result']['statusCode']}", warm
+    status = reply["result"]["statusCode"]
+    if status != HTTPStatus.OK:  # What the purge said about it, for the results.
+        return f"HTTP {status}: {json.loads(reply['result'].get('body') or '{}').get('message')}", warm
+    return f"HTTP {status}", warm
 
 
 def _original_runbook(setup: Setup) -> tuple[str, float | None]:

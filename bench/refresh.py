@@ -112,3 +112,67 @@ def run_case(setup: Setup, table: str, volume: Volume, runs: int) -> dict[str, A
             "median_peak_rss_mb": statistics.median(a["peak_rss_kb"] for a in attempts) / 1024,
         }
     return {"table": table, "rows": expected, "contenders": results}
+
+
+#: The breakdown's stages, each the difference between two cumulative measurements.
+STAGES = (
+    ("parse (ijson, C backend)", "parse_only", None),
+    ("flatten rows to fields", "parse_flatten", "parse_only"),
+    ("write the CSV spool", "parse_flatten_csv", "parse_flatten"),
+    ("HTTP read and byte checks", "fetch", "parse_flatten_csv"),
+    ("upload (S3 multipart, from the spool file)", "upload", None),
+)
+
+
+def stages(setup: Setup, table: str, volume: Volume, runs: int) -> dict[str, Any]:
+    """Where one export's time goes (bench/refresh_stages.py, warm, in the functions' interpreter)."""
+    setup.simulator.state.volume = volume
+    env = {
+        **os.environ,
+        **setup.s3.environment(),
+        "PYTHONPATH": os.pathsep.join([str(setup.code_dir), str(setup.runtime_dir)]),
+    }
+    result = subprocess.run(
+        [
+            setup.python,
+            str(HERE / "refresh_stages.py"),
+            "--url",
+            setup.simulator.url,
+            "--bucket",
+            BUCKET,
+            "--table",
+            table,
+            "--date",
+            DAY.isoformat(),
+            "--runs",
+            str(runs),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"the stage breakdown failed: {result.stderr[-500:]}")
+    report = json.loads(result.stdout)
+    seconds = report["seconds"]
+    total = seconds["fetch"] + seconds["upload"]
+    breakdown = [
+        {
+            "stage": label,
+            "seconds": seconds[measured] - (seconds[before] if before else 0.0),
+        }
+        for label, measured, before in STAGES
+    ]
+    for stage in breakdown:
+        stage["share"] = stage["seconds"] / total
+    return {
+        "table": table,
+        "rows": report["rows"],
+        "ijson_backend": report["ijson_backend"],
+        "runs": runs,
+        "parse_only_rows_per_second": report["rows"] / seconds["parse_only"],
+        "export_rows_per_second": report["rows"] / total,
+        "export_share_of_parse_only": seconds["parse_only"] / total,
+        "stages": breakdown,
+    }

@@ -108,6 +108,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 size = f"{volume.establishments:,} rows" if table == "establishment" else "one day"
                 print(f"refresh: {table} ({size})...", flush=True)
                 results["refresh"].append(refresh.run_case(setup, table, volume, args.runs))
+            print(f"refresh: where the time goes ({max(args.rows):,} rows)...", flush=True)
+            results["refresh_stages"] = refresh.stages(
+                setup, "establishment", Volume(establishments=max(args.rows)), args.runs
+            )
     results["headlines"] = headlines(results)
     return results
 
@@ -167,6 +171,8 @@ def headlines(results: dict[str, Any]) -> dict[str, Any]:
             1,
         )
         lines["refresh_rss_growth_from_rows"] = smallest["rows"]
+    if stages := results.get("refresh_stages"):
+        lines["refresh_share_of_parse_only_rate"] = round(stages["export_share_of_parse_only"], 2)
     return lines
 
 
@@ -258,6 +264,26 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", "How each contender works:", ""]
     if results["refresh"]:
         out += [f"- **{name}**: {r['how']}." for name, r in results["refresh"][0]["contenders"].items()]
+    if stages := results.get("refresh_stages"):
+        out += [
+            "",
+            f"### Where the time goes ({stages['rows']:,} {stages['table']} rows)",
+            "",
+            "Measured by `bench/refresh_stages.py` in one warm process (medians of"
+            f" {stages['runs']}), each stage the difference between two cumulative runs: parsing"
+            f" alone ({stages['ijson_backend']}, from a file), then with the rows flattened, then"
+            " written to the spool, then the whole fetch from the simulator, and the upload.",
+            "",
+            "| Stage | Seconds | Share |",
+            "| --- | ---: | ---: |",
+        ]
+        out += [f"| {s['stage']} | {s['seconds']:.2f} | {s['share']:.0%} |" for s in stages["stages"]]
+        out += [
+            "",
+            f"Parsing alone runs at {stages['parse_only_rows_per_second']:,.0f} rows/s; the export at"
+            f" {stages['export_rows_per_second']:,.0f} rows/s, {stages['export_share_of_parse_only']:.0%}"
+            " of that limit.",
+        ]
     out += ["", "## Headlines", "", "```json", json.dumps(results["headlines"], indent=2), "```", ""]
     return "\n".join(out)
 

@@ -4,6 +4,7 @@ Not an S3 implementation; a model of the behaviours that matter to deleting ever
 bucket, where moto and S3 differ, so the purge can be tested against them:
 
 * keys are listed in UTF-8 byte order, versions newest first, pages resumed after the markers;
+  with a delimiter, keys below it are rolled up into common prefixes, each counted as one entry;
 * ``encoding-type=url`` percent-encodes keys and markers; without it a character XML cannot carry
   is written as a character reference (``&#x1b;``), which XML parsers refuse, as S3 does;
 * a DeleteObjects body that is not well-formed XML (a raw control character in a key) is refused
@@ -154,14 +155,28 @@ class S3Model(BackgroundServer):
     # Operations ----------------------------------------------------------------------------------
 
     def list_versions(self, bucket: _Bucket, query: dict[str, str]) -> str:
-        prefix = query.get("prefix", "")
+        prefix, delimiter = query.get("prefix", ""), query.get("delimiter", "")
         key_marker, version_marker = query.get("key-marker", ""), query.get("version-id-marker", "")
         limit = min(int(query.get("max-keys", "1000")), 1000)
         encode = _encoder(query)
         rows: list[str] = []
+        common_prefixes: list[str] = []
         truncated, next_key, next_version = False, "", ""
         with self._lock:
             for key in sorted((k for k in bucket.keys if k.startswith(prefix)), key=_byte_order):
+                cut = key.find(delimiter, len(prefix)) if delimiter else -1
+                if cut >= 0:  # Rolled up into a common prefix, counted once, as one entry.
+                    common = key[: cut + len(delimiter)]
+                    if (common_prefixes and common_prefixes[-1] == common) or (
+                        key_marker and _byte_order(common) <= _byte_order(key_marker)
+                    ):
+                        continue
+                    if len(rows) + len(common_prefixes) == limit:
+                        truncated = True
+                        break
+                    common_prefixes.append(common)
+                    next_key, next_version = common, ""
+                    continue
                 if key_marker and _byte_order(key) < _byte_order(key_marker):
                     continue
                 versions = list(reversed(bucket.keys[key]))
@@ -171,7 +186,7 @@ class S3Model(BackgroundServer):
                         continue
                     versions = versions[ids.index(version_marker) + 1 :]
                 for index, version in enumerate(versions):
-                    if len(rows) == limit:
+                    if len(rows) + len(common_prefixes) == limit:
                         truncated = True
                         break
                     tag = "DeleteMarker" if version.is_delete_marker else "Version"
@@ -194,12 +209,16 @@ class S3Model(BackgroundServer):
             else ""
         )
         encoding = "<EncodingType>url</EncodingType>" if query.get("encoding-type") == "url" else ""
+        rolled_up = "".join(
+            f"<CommonPrefixes><Prefix>{encode(common)}</Prefix></CommonPrefixes>" for common in common_prefixes
+        )
         return (
             f'<ListVersionsResult xmlns="{NAMESPACE}"><Name>{escape(bucket_name_of(query))}</Name>'
             f"<Prefix>{encode(prefix)}</Prefix><KeyMarker>{encode(key_marker)}</KeyMarker>"
             f"<VersionIdMarker>{version_marker}</VersionIdMarker><MaxKeys>{limit}</MaxKeys>{encoding}"
-            f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{markers}{''.join(rows)}"
-            "</ListVersionsResult>"
+            + (f"<Delimiter>{encode(delimiter)}</Delimiter>" if delimiter else "")
+            + f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{markers}{''.join(rows)}"
+            f"{rolled_up}</ListVersionsResult>"
         )
 
     def list_uploads(self, bucket: _Bucket, query: dict[str, str]) -> str:

@@ -25,7 +25,7 @@ KEYS_PATH = "/partner-data/purge-continuations"
 
 def purge_client(service):
     """The client the handler uses for ``service``."""
-    return aws.client(service, **handler.BOUNDED)
+    return handler.purge_s3_client() if service == "s3" else aws.client(service, **handler.BOUNDED)
 
 
 @pytest.fixture

@@ -89,6 +89,46 @@ def test_an_unknown_key_is_appended_after_the_declared_columns(tmp_path):
     spool.discard()
 
 
+def test_a_day_with_only_declared_columns_is_the_spool_itself(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), declared_columns("establishment"))
+    spool.add({"id": 1, "cnpj": "a,b"})
+    spool.add({"cnpj": 4})
+    path = spool.whole_file()
+    assert path == str(tmp_path / "rows.spool")
+    with open(path, "rb") as file:
+        whole = file.read()
+    assert whole == b'id,cnpj\r\n1,"a,b"\r\n,4\r\n'
+    with spool.stream() as stream:
+        assert stream.read() == whole
+    spool.discard()
+
+
+def test_a_late_key_replaces_the_header_the_spool_started_with(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), declared_columns("establishment"))
+    spool.add({"id": "id", "cnpj": "cnpj"})  # A first row that reads like the header is still a row.
+    spool.add({"id": 3, "city": "Recife"})
+    assert spool.whole_file() is None
+    with spool.stream() as stream:
+        assert read(stream.read()) == [["id", "cnpj", "city"], ["id", "cnpj", ""], ["3", "", "Recife"]]
+    spool.discard()
+
+
+@pytest.mark.parametrize("declared", [(), declared_columns("sale")], ids=["undeclared", "declared"])
+def test_no_rows_is_no_whole_file_and_an_empty_stream(tmp_path, declared):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), declared)
+    assert spool.whole_file() is None
+    with spool.stream() as stream:
+        assert stream.read() == b""
+    spool.discard()
+
+
+def test_an_undeclared_dataset_is_never_a_whole_file(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"))
+    spool.add({"a": 1})
+    assert spool.whole_file() is None, "its header is not in the spool"
+    spool.discard()
+
+
 def test_an_undeclared_dataset_discovers_its_columns_in_first_seen_order(tmp_path):
     data = write([{"a": 1, "b": 2}, {"b": 3, "c": 4}, {"d": {"e": 5}, "a": 6}], tmp_path)
     assert read(data) == [["a", "b", "c", "d_e"], ["1", "2", "", ""], ["", "3", "4", ""], ["6", "", "", "5"]]

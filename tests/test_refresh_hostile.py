@@ -310,16 +310,35 @@ def test_a_retried_attempt_leaves_no_open_spool_and_no_duplicate_rows(refresh_en
 
 def test_only_the_spool_is_on_disk_while_the_file_goes_up(refresh_env, partner, monkeypatch, tmp_path):
     seen = []
+    upload = s3_upload.upload_csv_file
+
+    def looking(s3, path, bucket, key, metadata):
+        seen.extend(sorted(found.name for found in tmp_path.rglob("*") if found.is_file()))
+        seen.append(Path(path).name)
+        return upload(s3, path, bucket, key, metadata)
+
+    monkeypatch.setattr("refresh_partner_data.exporter.upload_csv_file", looking)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    invoke({"date": DAY, "datasets": ["establishment"]})
+    assert seen == ["rows.spool", "rows.spool"], "the spool is the file that goes up: no second copy"
+
+
+def test_a_day_with_an_undeclared_column_goes_up_as_a_stream_from_the_spool(
+    refresh_env, partner, monkeypatch, tmp_path
+):
+    seen = []
     upload = s3_upload.upload_csv
 
     def looking(s3, body, bucket, key, metadata):
-        seen.extend(sorted(path.name for path in tmp_path.rglob("*") if path.is_file()))
+        seen.extend(sorted(found.name for found in tmp_path.rglob("*") if found.is_file()))
         return upload(s3, body, bucket, key, metadata)
 
+    partner.state.payloads["establishment"] = b'[{"id": 1}, {"id": 2, "surprise": "!"}]'
     monkeypatch.setattr("refresh_partner_data.exporter.upload_csv", looking)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    invoke({"date": DAY, "datasets": ["establishment"]})
-    assert seen == ["rows.spool"], "header and rows go up from the spool: no second copy"
+    summary = invoke({"date": DAY, "datasets": ["establishment"]})
+    assert summary["exports"][0]["extra_columns"] == ["surprise"]
+    assert seen == ["rows.spool"], "header and padded rows go up from the spool: no second copy"
 
 
 def test_the_pool_gets_its_connection_back_after_a_refused_request(partner):

@@ -13,6 +13,8 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from lambda_shared.listing_parser import LeanParserFactory
+
 #: Enough connections for the purge's parallel deletes and the refresh's parallel uploads.
 MAX_POOL_CONNECTIONS = 16
 
@@ -20,6 +22,7 @@ MAX_POOL_CONNECTIONS = 16
 @functools.cache
 def _session() -> boto3.session.Session:
     core = botocore.session.get_session()
+    core.register_component("response_parser_factory", LeanParserFactory())
     # Timestamps stay the strings AWS sent (as awscli does for --cli-timestamp-format none). The
     # functions read none of them, and parsing the 1,000 LastModified dates of a listing page is
     # about half the CPU the purge spends on that page.

@@ -1,9 +1,12 @@
 """Deletes every object version, delete marker and incomplete multipart upload under a prefix.
 
-It works in passes. Each pass lists the multipart uploads and aborts them, then lists the
-versions and delete markers a page (1,000 entries) at a time and deletes each page with one
-``DeleteObjects`` call, several pages in flight while the listing goes on. Passes repeat until one
-lists nothing: on S3 the second pass finds nothing and costs one request.
+It works in passes. A pass lists the multipart uploads and aborts them while it lists the
+versions and delete markers a page (1,000 entries) at a time, deleting each page with
+``DeleteObjects`` while the listing goes on. S3's rate limit is per prefix, so the versions are
+listed with a "/" delimiter first: every prefix that listing finds is then listed by its own
+thread, and its deletes are paced on their own (``pacing``): near the rate S3 accepts for that
+prefix, in chunks that never burst past it. Passes repeat until one lists nothing: on S3 the
+second pass finds nothing and costs two requests.
 
 What S3 may answer, and what happens then:
 
@@ -27,10 +30,11 @@ What S3 may answer, and what happens then:
 The deadline: no request is started that could end after it (one attempt lasts at most
 ``REQUEST_SECONDS``: botocore's connect and read timeouts), and no wait runs past it.
 
-A page is deleted only once the next page has been listed. A paginated listing resumes after the
-last entry of the page before; some S3 implementations (moto among them) lose their place, and
-skip the rest of the bucket, when that entry is already deleted. Later passes catch anything
-skipped all the same.
+A paginated listing resumes after the last entry of the page before (its marker); some S3
+implementations (moto among them) lose their place, and skip the rest of the bucket, when that
+entry is already deleted. So the marker entry alone waits until the next page has been listed;
+the rest of a page is deleted as soon as it is listed. Later passes catch anything skipped all
+the same.
 
 Versioned, unversioned (every version id is ``"null"``) and suspended buckets all go through the
 same path.
@@ -41,6 +45,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import threading
 import time
 from array import array
 from bisect import bisect_left
@@ -54,10 +59,14 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 from lambda_shared.aws import error_code
+from purge_bucket.pacing import Pacer
 
 MAX_KEYS_PER_DELETE = 1000
-#: Uploads are aborted one request each: smaller pages spread them over the workers.
-MAX_UPLOADS_PER_PAGE = 100
+MAX_UPLOADS_PER_PAGE = 1000
+#: Uploads are aborted one request each: small tasks spread them over the workers.
+UPLOADS_PER_TASK = 10
+#: Chunks queued or in flight per lane, per worker.
+IN_FLIGHT_PER_WORKER = 2
 #: botocore's timeouts for the purge's S3 client, which makes a single attempt per request.
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 5.0
@@ -82,6 +91,23 @@ TRANSIENT_CODES = frozenset(
         "504",
     }
 )
+#: Of those, the ones that say S3 (or the network to it) is overloaded: the prefix's pace slows.
+THROTTLE_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "503",
+    }
+)
+#: Where a paced request's answer carries the pacer's ticket it was sent on.
+PACER_TICKET = "PacerTicket"
+#: An answer slower than this says the server is overloaded: too many deletes in flight.
+SLOW_ANSWER_SECONDS = READ_TIMEOUT / 2
 #: Characters XML 1.0 cannot carry, or that an XML parser rewrites (CR becomes LF).
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 SAMPLE_SIZE = 10
@@ -203,6 +229,13 @@ class _Upload:
 _Entry = _Version | _Upload
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    entries: list[Any]
+    #: The (key, version or upload id) the next page is listed after; None on the last page.
+    resume_after: tuple[str, str] | None
+
+
 @dataclass
 class _Outcome:
     """What one worker did with one page."""
@@ -267,6 +300,12 @@ def transient(error: BaseException) -> bool:
     return isinstance(error, ClientError) and error_code(error) in TRANSIENT_CODES
 
 
+def overload(error: BaseException) -> bool:
+    if isinstance(error, HTTPClientError | ConnectionError):
+        return True
+    return isinstance(error, ClientError) and error_code(error) in THROTTLE_CODES
+
+
 class BucketPurger:
     """Empties ``bucket`` (or the part of it under ``prefix``) until done or out of time.
 
@@ -282,6 +321,7 @@ class BucketPurger:
         prefix: str = "",
         *,
         workers: int = 8,
+        listers: int = 4,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -290,10 +330,14 @@ class BucketPurger:
         self.bucket = bucket
         self.prefix = prefix
         self.workers = workers
+        self.listers = listers
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._deadline = 0.0
+        #: One per prefix listed on its own, kept from pass to pass: what S3 accepts is learnt once.
+        self._pacers: dict[str, Pacer] = {}
+        self._lock = threading.Lock()
 
     def run(self, deadline: float) -> PurgeResult:
         """Purges until the prefix is empty, S3 refuses a listing, or ``deadline`` (clock time)."""
@@ -301,22 +345,15 @@ class BucketPurger:
         result = PurgeResult()
         refused: set[tuple[str, str]] = set()
         confirmed_before = array("q")
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="purge") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="purge") as pool,
+            ThreadPoolExecutor(max_workers=self.listers, thread_name_prefix="purge-list") as listers,
+        ):
             while True:
                 current = _Pass(confirmed_before)
-                try:
-                    for pages, work in (
-                        (self._upload_pages(refused, current, result), self._abort_uploads),
-                        (self._version_pages(refused, current, result), self._delete_versions),
-                    ):
-                        record = functools.partial(
-                            self._record, result=result, current=current, refused=refused
-                        )
-                        self._pipelined(pool, pages, work, record)
-                except _OutOfTime:
-                    result.out_of_time = True
-                except _Refused as refusal:
-                    result.refused = refusal.code
+                _Sweep(
+                    self, pool=pool, listers=listers, result=result, current=current, refused=refused
+                ).run()
                 if result.refused or result.out_of_time or current.listed == 0:
                     return result
                 if current.made_no_progress():
@@ -339,84 +376,87 @@ class BucketPurger:
             return "refused", "Timeout"
         return None
 
-    # The pipeline ------------------------------------------------------------------------------
-
-    def _pipelined(
-        self,
-        pool: ThreadPoolExecutor,
-        pages: Iterator[list[Any]],
-        work: Callable[[list[Any]], _Outcome],
-        record: Callable[[_Outcome], None],
-    ) -> None:
-        """Runs ``work`` on each listed page while the listing goes on.
-
-        A page is handed to ``work`` only once the next page has been listed: the listing resumes
-        after the last entry of the page before, so that entry must still exist when it does.
-        Whatever ends the listing (its end, a refusal, the deadline), the work in flight is waited
-        for and recorded first.
-        """
-        in_flight: deque[Future[_Outcome]] = deque()
-        waiting: list[Any] = []
-        try:
-            for page in pages:
-                if waiting:
-                    in_flight.append(pool.submit(work, waiting))
-                while len(in_flight) > self.workers:  # Bounded: a few pages in memory at most.
-                    record(in_flight.popleft().result())
-                waiting = page
-            if waiting:
-                in_flight.append(pool.submit(work, waiting))
-        finally:
-            while in_flight:
-                record(in_flight.popleft().result())
-
-    @staticmethod
-    def _record(
-        outcome: _Outcome, result: PurgeResult, current: _Pass, refused: set[tuple[str, str]]
-    ) -> None:
-        result.deleted.tally(outcome.gone)
-        current.confirm(outcome.gone)
-        for failure in outcome.failures:
-            refused.add((failure.key, failure.version_id or failure.upload_id or ""))
-        result.failures.extend(outcome.failures)
-        if outcome.unfinished:
-            result.out_of_time = True
+    def pacer(self, prefix: str) -> Pacer:
+        with self._lock:
+            if prefix not in self._pacers:
+                self._pacers[prefix] = Pacer(self.clock, slow_answer_seconds=SLOW_ANSWER_SECONDS)
+            return self._pacers[prefix]
 
     # Requests ----------------------------------------------------------------------------------
 
-    def _request(self, operation: Callable[..., dict], **params: Any) -> dict:
+    def _request(
+        self,
+        operation: Callable[..., dict],
+        *,
+        pacer: Pacer | None = None,
+        keys: int = 0,
+        attempt: int = 0,
+        **params: Any,
+    ) -> dict:
         """One request, retried while transient and the deadline allows; raises _Refused or
-        _OutOfTime."""
-        attempt = 0
+        _OutOfTime.
+
+        With a ``pacer``, each attempt waits for a slot for its ``keys`` deletes, and tells the
+        pacer how S3 answered. ``attempt`` > 0: this is already a retry, which backs off first.
+        """
         while True:
-            if self.clock() + REQUEST_SECONDS > self._deadline:
-                raise _OutOfTime
+            delay, ticket = pacer.book(keys) if pacer else (0.0, 0)
+            if attempt:
+                delay = max(delay, self._jitter(attempt))
+            self._wait(delay, wait_for_zero=attempt > 0)
+            while pacer and not pacer.still_valid(ticket):
+                delay, ticket = pacer.book(keys)
+                self._wait(delay)
+            started = self.clock()
             try:
-                return operation(**params)
+                response = operation(**params)
             except (ClientError, BotoCoreError) as error:
                 if not transient(error):
                     raise _Refused(error_code(error)) from None
+                if pacer and overload(error):
+                    pacer.overloaded(ticket)
+            else:
+                if pacer:
+                    pacer.answered(keys, self.clock() - started, ticket)
+                    # For throttles S3 reports per key inside the answer.
+                    response.setdefault("ResponseMetadata", {})[PACER_TICKET] = ticket
+                return response
             attempt += 1
-            self._back_off(attempt)
 
-    def _back_off(self, attempt: int) -> None:
-        """Waits a random time up to an exponentially growing bound (full jitter)."""
-        delay = self.rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+    def _jitter(self, attempt: int) -> float:
+        """A random time up to an exponentially growing bound (full jitter)."""
+        return self.rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+
+    def _wait(self, delay: float, *, wait_for_zero: bool = False) -> None:
+        """Waits ``delay`` seconds, unless a request started after it could end past the deadline."""
         if self.clock() + delay + REQUEST_SECONDS > self._deadline:
             raise _OutOfTime
-        self.sleep(delay)
+        if delay > 0 or wait_for_zero:
+            self.sleep(delay)
 
     # Listing -----------------------------------------------------------------------------------
 
-    def _version_pages(
-        self, refused: set[tuple[str, str]], current: _Pass, result: PurgeResult
-    ) -> Iterator[list[_Version]]:
+    def version_pages(
+        self,
+        prefix: str,
+        *,
+        delimiter: str | None,
+        skip: Callable[[tuple[str, str]], bool],
+        found_prefix: Callable[[str], None],
+        stop: threading.Event,
+    ) -> Iterator[_Page]:
+        """Pages of versions and delete markers under ``prefix``; with a ``delimiter``, only those
+        not under a deeper prefix, each of which is passed to ``found_prefix``."""
         params: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": MAX_KEYS_PER_DELETE}
-        if self.prefix:
-            params["Prefix"] = self.prefix
-        while True:
+        if prefix:
+            params["Prefix"] = prefix
+        if delimiter:
+            params["Delimiter"] = delimiter
+        while not stop.is_set():
             # botocore asks for EncodingType=url here and decodes the keys itself.
             page = self._request(self.s3.list_object_versions, **params)
+            for common in page.get("CommonPrefixes", []):
+                found_prefix(common["Prefix"])
             entries = [
                 _Version(item["Key"], item["VersionId"], is_marker)
                 for is_marker, items in (
@@ -424,17 +464,18 @@ class BucketPurger:
                     (True, page.get("DeleteMarkers", [])),
                 )
                 for item in items
-                if (item["Key"], item["VersionId"]) not in refused
+                if not skip((item["Key"], item["VersionId"]))
             ]
-            yield self._listed(entries, current, result)
             if not page.get("IsTruncated"):
+                yield _Page(entries, None)
                 return
             params["KeyMarker"] = page.get("NextKeyMarker", "")
             params["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+            yield _Page(entries, (params["KeyMarker"], params["VersionIdMarker"]))
 
-    def _upload_pages(
-        self, refused: set[tuple[str, str]], current: _Pass, result: PurgeResult
-    ) -> Iterator[list[_Upload]]:
+    def upload_pages(
+        self, *, skip: Callable[[tuple[str, str]], bool], stop: threading.Event
+    ) -> Iterator[_Page]:
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "MaxUploads": MAX_UPLOADS_PER_PAGE,
@@ -442,29 +483,25 @@ class BucketPurger:
         }
         if self.prefix:
             params["Prefix"] = self.prefix
-        while True:
+        while not stop.is_set():
             page = self._request(self.s3.list_multipart_uploads, **params)
             encoded = page.get("EncodingType") == "url"
             entries = [
                 _Upload(unquote_plus(item["Key"]) if encoded else item["Key"], item["UploadId"])
                 for item in page.get("Uploads", [])
             ]
-            yield self._listed([u for u in entries if u.identity not in refused], current, result)
+            entries = [upload for upload in entries if not skip(upload.identity)]
             if not page.get("IsTruncated"):
+                yield _Page(entries, None)
                 return
             marker = page.get("NextKeyMarker", "")
             params["KeyMarker"] = unquote_plus(marker) if encoded else marker
             params["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
-
-    @staticmethod
-    def _listed(entries: list[Any], current: _Pass, result: PurgeResult) -> list[Any]:
-        # Confirmed gone in the pass before, and listed again: it was not gone.
-        result.deleted.tally([entry for entry in entries if current.saw(entry)], sign=-1)
-        return entries
+            yield _Page(entries, (params["KeyMarker"], params["UploadIdMarker"]))
 
     # Deleting ----------------------------------------------------------------------------------
 
-    def _abort_uploads(self, uploads: list[_Upload]) -> _Outcome:
+    def abort_uploads(self, uploads: list[_Upload]) -> _Outcome:
         outcome = _Outcome()
         for done, upload in enumerate(uploads):
             try:
@@ -485,38 +522,25 @@ class BucketPurger:
                 break
         return outcome
 
-    def _delete_versions(self, batch: list[_Version]) -> _Outcome:
-        """One page: DeleteObjects for what XML can carry, DeleteObject for the rest."""
+    def delete_versions(self, batch: list[_Version], pacer: Pacer) -> _Outcome:
+        """One page, in chunks the pacer allows: DeleteObjects for what XML can carry,
+        DeleteObject for the rest."""
         outcome = _Outcome()
         one_by_one = [v for v in batch if xml_unsafe(v.key)]
         pending = [v for v in batch if not xml_unsafe(v.key)]
-        attempt = 0
+        chunk: list[_Version] = []
         try:
             while pending:
-                try:
-                    errors = self._delete_objects(pending)
-                except _Refused as refusal:
-                    if refusal.code == "MalformedXML":
-                        one_by_one += pending
-                    else:
-                        outcome.failures += [v.failure(refusal.code) for v in pending]
-                    pending = []
-                    break
-                outcome.gone += [v for v in pending if v.identity not in errors]
-                outcome.failures += [
-                    v.failure(errors[v.identity])
-                    for v in pending
-                    if v.identity in errors and errors[v.identity] not in TRANSIENT_CODES
-                ]
-                pending = [v for v in pending if errors.get(v.identity) in TRANSIENT_CODES]
-                if pending:
-                    attempt += 1
-                    self._back_off(attempt)
+                size = pacer.chunk_size()
+                chunk, pending = pending[:size], pending[size:]
+                one_by_one += self._delete_chunk(chunk, pacer, outcome)
             while one_by_one:
                 version = one_by_one[0]
                 try:
                     self._request(
                         self.s3.delete_object,
+                        pacer=pacer,
+                        keys=1,
                         Bucket=self.bucket,
                         Key=version.key,
                         VersionId=version.version_id,
@@ -526,17 +550,51 @@ class BucketPurger:
                     outcome.failures.append(version.failure(refusal.code))
                 one_by_one.pop(0)
         except _OutOfTime:
-            outcome.unfinished = len(pending) + len(one_by_one)
+            outcome.unfinished = len(chunk) + len(pending) + len(one_by_one)
         return outcome
 
-    def _delete_objects(self, batch: list[_Version]) -> dict[tuple[str, str], str]:
+    def _delete_chunk(self, chunk: list[_Version], pacer: Pacer, outcome: _Outcome) -> list[_Version]:
+        """Deletes ``chunk`` (retrying keys S3 throttled); returns the keys to delete one by one.
+
+        Raises _OutOfTime with the keys not yet deleted still in ``chunk`` (its caller counts them);
+        whatever else happens, ``chunk`` is empty on return.
+        """
+        attempt = 0
+        while chunk:
+            try:
+                errors = self._delete_objects(chunk, pacer, attempt)
+            except _Refused as refusal:
+                refused_chunk = chunk[:]
+                chunk[:] = []
+                if refusal.code == "MalformedXML":
+                    return refused_chunk
+                outcome.failures += [v.failure(refusal.code) for v in refused_chunk]
+                return []
+            outcome.gone += [v for v in chunk if v.identity not in errors]
+            outcome.failures += [
+                v.failure(errors[v.identity])
+                for v in chunk
+                if v.identity in errors and errors[v.identity] not in TRANSIENT_CODES
+            ]
+            chunk[:] = [v for v in chunk if errors.get(v.identity) in TRANSIENT_CODES]
+            attempt += 1
+        return []
+
+    def _delete_objects(
+        self, batch: list[_Version], pacer: Pacer, attempt: int
+    ) -> dict[tuple[str, str], str]:
         """One DeleteObjects call (Quiet: S3 reports errors only); returns error codes by entry."""
         response = self._request(
             self.s3.delete_objects,
+            pacer=pacer,
+            keys=len(batch),
+            attempt=attempt,
             Bucket=self.bucket,
             Delete={"Objects": [{"Key": v.key, "VersionId": v.version_id} for v in batch], "Quiet": True},
         )
         errors: dict[tuple[str, str], str] = {}
+        if any(error.get("Code") in THROTTLE_CODES for error in response.get("Errors", [])):
+            pacer.overloaded(response["ResponseMetadata"][PACER_TICKET])
         for error in response.get("Errors", []):
             code = error.get("Code") or "Unknown"
             if error.get("VersionId") is not None:
@@ -544,3 +602,123 @@ class BucketPurger:
             else:  # No version id in the error: it applies to every entry of that key.
                 errors.update({v.identity: code for v in batch if v.key == error.get("Key")})
         return errors
+
+
+class _Sweep:
+    """One pass over the bucket: every lane listed and deleted at once.
+
+    Lanes: the multipart uploads; the entries directly under the purge's prefix, listed with a
+    "/" delimiter; and one lane per deeper prefix that listing finds, each listed by its own
+    thread (``listers`` at a time) and paced on its own, since S3's rate limit is per prefix. A
+    bucket whose keys have no "/" is one lane, listed as before.
+
+    A lane that S3 refuses, or that runs out of time, stops the others from listing further; what
+    is in flight is waited for and recorded first.
+    """
+
+    def __init__(
+        self,
+        purger: BucketPurger,
+        *,
+        pool: ThreadPoolExecutor,
+        listers: ThreadPoolExecutor,
+        result: PurgeResult,
+        current: _Pass,
+        refused: set[tuple[str, str]],
+    ) -> None:
+        self.purger = purger
+        self.pool = pool
+        self.listers = listers
+        self.result = result
+        self.current = current
+        self.refused = refused
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._lanes: list[Future[None]] = []
+
+    def run(self) -> None:
+        self._start(self._uploads_lane)
+        self._guarded(functools.partial(self._lane, self.purger.prefix, delimiter="/"))
+        # Lanes start lanes only from the delimiter listing, which has ended: the list is final.
+        for lane in self._lanes:
+            lane.result()
+
+    def _start(self, lane: Callable[[], None]) -> None:
+        self._lanes.append(self.listers.submit(self._guarded, lane))
+
+    def _guarded(self, lane: Callable[[], None]) -> None:
+        try:
+            lane()
+        except _OutOfTime:
+            self.result.out_of_time = True
+            self.stop.set()
+        except _Refused as refusal:
+            self.result.refused = refusal.code
+            self.stop.set()
+
+    def _uploads_lane(self) -> None:
+        self._pipelined(
+            self.purger.upload_pages(skip=self._skip, stop=self.stop),
+            self.purger.abort_uploads,
+            lambda: UPLOADS_PER_TASK,
+        )
+
+    def _lane(self, prefix: str, *, delimiter: str | None = None) -> None:
+        pacer = self.purger.pacer(prefix)
+        pages = self.purger.version_pages(
+            prefix,
+            delimiter=delimiter,
+            skip=self._skip,
+            found_prefix=lambda deeper: self._start(functools.partial(self._lane, deeper)),
+            stop=self.stop,
+        )
+        self._pipelined(pages, functools.partial(self.purger.delete_versions, pacer=pacer), pacer.chunk_size)
+
+    def _skip(self, identity: tuple[str, str]) -> bool:
+        return identity in self.refused
+
+    def _pipelined(
+        self, pages: Iterator[_Page], work: Callable[[list[Any]], _Outcome], chunk_size: Callable[[], int]
+    ) -> None:
+        """Runs ``work`` on each listed page, in chunks of ``chunk_size()`` entries spread over the
+        workers, while the listing goes on.
+
+        The entry a listing resumes after (its marker) is held back until the next page has been
+        listed: some S3 implementations (moto among them) lose their place, and skip the rest of
+        the bucket, when it is already gone. Whatever ends the listing (its end, a refusal, the
+        deadline), the work in flight is waited for and recorded first.
+        """
+        in_flight: deque[Future[_Outcome]] = deque()
+        held: list[Any] = []
+        try:
+            for page in pages:
+                self._listed(page.entries)
+                ready = held + [entry for entry in page.entries if entry.identity != page.resume_after]
+                held = [entry for entry in page.entries if entry.identity == page.resume_after]
+                while ready:
+                    size = chunk_size()
+                    in_flight.append(self.pool.submit(work, ready[:size]))
+                    ready = ready[size:]
+                # Bounded: a few pages in memory at most.
+                while len(in_flight) > IN_FLIGHT_PER_WORKER * self.purger.workers:
+                    self._record(in_flight.popleft().result())
+            if held:
+                in_flight.append(self.pool.submit(work, held))
+        finally:
+            while in_flight:
+                self._record(in_flight.popleft().result())
+
+    def _listed(self, entries: list[Any]) -> None:
+        with self._lock:
+            # Confirmed gone in the pass before, and listed again: it was not gone.
+            self.result.deleted.tally([entry for entry in entries if self.current.saw(entry)], sign=-1)
+
+    def _record(self, outcome: _Outcome) -> None:
+        with self._lock:
+            self.result.deleted.tally(outcome.gone)
+            self.current.confirm(outcome.gone)
+            for failure in outcome.failures:
+                self.refused.add((failure.key, failure.version_id or failure.upload_id or ""))
+            self.result.failures.extend(outcome.failures)
+            if outcome.unfinished:
+                self.result.out_of_time = True

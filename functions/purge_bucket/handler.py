@@ -49,7 +49,9 @@ DIRECT_DEADLINE_SECONDS = 50.0
 #: Kept from the purge for what follows it: storing the next hop's key, then scheduling the hop
 #: (one SSM and one Lambda request, each at most REQUEST_SECONDS), and answering.
 RESERVE_SECONDS = 2 * REQUEST_SECONDS + 1.0
-DELETE_WORKERS = 8
+DELETE_WORKERS = 16
+#: Prefixes listed at once (the multipart uploads take one of them).
+LISTERS = 4
 #: Every client makes one attempt per request, bounded by these timeouts; retries are the
 #: purge's own, on its clock.
 BOUNDED = {"attempts": 1, "connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT}
@@ -248,8 +250,13 @@ def _after_purge(job: Continuation, result: PurgeResult, context: Any, settings:
     return answer
 
 
+def purge_s3_client() -> Any:
+    """The purge's S3 client: bounded, with a connection for every thread that uses it."""
+    return aws.client("s3", **BOUNDED, pool_connections=DELETE_WORKERS + LISTERS)
+
+
 def _purger(bucket: str, prefix: str) -> BucketPurger:
-    return BucketPurger(aws.client("s3", **BOUNDED), bucket, prefix, workers=DELETE_WORKERS)
+    return BucketPurger(purge_s3_client(), bucket, prefix, workers=DELETE_WORKERS, listers=LISTERS)
 
 
 def _session_keys(settings: Settings) -> SessionKeys | None:

@@ -1,10 +1,12 @@
 """JSON rows to one CSV file, in bounded memory and with one copy of the data on disk.
 
 Rows go to a spool file as they arrive, each with the columns known when it was written. The
-header (the dataset's declared columns, then any other key in first-seen order) is known only at
-the end: ``stream()`` then reads the header and the spooled rows back as one byte stream for the
-upload, padding with empty fields the rows written before a late key got its column. No second
-file is written: ``/tmp`` holds about one CSV's worth.
+header is the dataset's declared columns, then any other key in first-seen order; the declared
+ones head the spool from the start. When no other key turns up (the usual day) the spool is the
+CSV file, and ``whole_file()`` gives its path: the upload reads its parts from disk as they go,
+and memory stays flat whatever the size. Otherwise ``stream()`` reads the header and the spooled
+rows back as one byte stream, padding with empty fields the rows written before a late key got
+its column. No second file is written: ``/tmp`` holds about one CSV's worth.
 
 Values (README "The CSV files"): a nested object is flattened with ``_`` (``category.id`` ->
 ``category_id``) and a null one leaves its declared columns empty; a list becomes JSON text;
@@ -118,12 +120,16 @@ class CsvSpool:
         self.rows = 0
         #: Rows written before the last column was added are short by that many fields.
         self._rows_before_last_column = 0
+        #: The declared columns head the spool: it is the CSV file unless a column is added.
+        self._header_in_file = bool(self.columns)
+        if self._header_in_file:
+            self._writer.writerow(list(self.columns))
 
     def add(self, row: Any) -> None:
         if type(row) is not dict:
             raise RowError(f"row {self.rows + 1} is a JSON {type(row).__name__}, not an object")
         try:
-            values = self._values(row)
+            values = self.cells(row)
             self._writer.writerow(values)
         except RowError as error:
             raise RowError(f"row {self.rows + 1}: {error}") from None
@@ -135,7 +141,8 @@ class CsvSpool:
             raise RowError(f"row {self.rows + 1}: values nested deeper than {MAX_DEPTH} levels") from None
         self.rows += 1
 
-    def _values(self, row: dict[str, Any]) -> list[str]:
+    def cells(self, row: dict[str, Any]) -> list[str]:
+        """The row's CSV fields, in column order (new columns added as found)."""
         columns, flat = self.columns, self._flat
         values = [""] * len(columns)
         for key, value in row.items():
@@ -189,6 +196,14 @@ class CsvSpool:
             self._flat.add(name)
         return index
 
+    def whole_file(self) -> str | None:
+        """The spool's path when it is the whole CSV file (header and rows, nothing to pad), else
+        None (``stream()`` then gives the file). Ends the writing."""
+        self._file.close()
+        if self.rows and self._header_in_file and not self.extra:
+            return self._path
+        return None
+
     def stream(self) -> BinaryIO:
         """The CSV file: header and rows (an empty file when there are no rows, or no columns)."""
         self._file.close()
@@ -196,7 +211,13 @@ class CsvSpool:
         if not self.rows or not self.columns:
             spool.close()
             return io.BytesIO(b"")
+        if self._header_in_file and not self.extra:
+            return spool
         header = _csv_line(list(self.columns)).encode("utf-8")
+        if self._header_in_file:
+            return io.BufferedReader(
+                _Generated(_padded(header, spool, len(self.columns), skip_first=True)), _READ_BYTES
+            )
         if not self._rows_before_last_column:
             return io.BufferedReader(_Concatenated([io.BytesIO(header), spool]), _READ_BYTES)
         return io.BufferedReader(_Generated(_padded(header, spool, len(self.columns))), _READ_BYTES)
@@ -213,14 +234,18 @@ def _csv_line(values: list[str]) -> str:
     return line.getvalue()
 
 
-def _padded(header: bytes, spool: BinaryIO, width: int) -> Iterator[bytes]:
-    """The header, then every spooled row with empty fields up to ``width``."""
+def _padded(header: bytes, spool: BinaryIO, width: int, *, skip_first: bool = False) -> Iterator[bytes]:
+    """The header, then every spooled row with empty fields up to ``width`` (``skip_first``: the
+    spool starts with an outdated header)."""
     yield header
     csv.field_size_limit(sys.maxsize)  # A field is as long as the partner made it.
     with spool, io.TextIOWrapper(spool, encoding="utf-8", newline="") as text:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator=LINE_TERMINATOR)
-        for values in csv.reader(text):
+        rows = csv.reader(text)
+        if skip_first:
+            next(rows, None)
+        for values in rows:
             values.extend([""] * (width - len(values)))
             writer.writerow(values)
             if out.tell() >= _READ_BYTES:

@@ -24,7 +24,7 @@ from lambda_shared.logs import get_logger
 from refresh_partner_data.csv_spool import CsvSpool, RowError
 from refresh_partner_data.datasets import declared_columns
 from refresh_partner_data.partner_client import PartnerApi, PartnerApiError, RetryPolicy
-from refresh_partner_data.s3_upload import upload_csv
+from refresh_partner_data.s3_upload import upload_csv, upload_csv_file
 
 logger = get_logger("refresh_partner_data")
 
@@ -141,15 +141,15 @@ class Exporter:
             )
         if self.clock() > self.deadline - UPLOAD_RESERVE_SECONDS:
             raise _GiveUp("no time left to upload the file")
+        metadata = {"rows": str(spool.rows), "dataset": dataset, "date": day.isoformat()}
+        path = spool.whole_file()
+        if path is not None:
+            upload_csv_file(self.s3, path, self.bucket, result.key, metadata)
+            result.bytes = os.path.getsize(path)
+            return
         with spool.stream() as body:
             counted = _Counted(body)
-            upload_csv(
-                self.s3,
-                counted,
-                self.bucket,
-                result.key,
-                {"rows": str(spool.rows), "dataset": dataset, "date": day.isoformat()},
-            )
+            upload_csv(self.s3, counted, self.bucket, result.key, metadata)
         result.bytes = counted.bytes
 
     def _wait_or_give_up(

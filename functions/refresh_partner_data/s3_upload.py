@@ -4,8 +4,9 @@ A single PutObject is atomic; above the multipart threshold S3 shows the object 
 upload completes, and s3transfer aborts the multipart upload when any part fails, so a failure
 leaves neither a partial object nor orphaned parts. Re-running a day overwrites its object.
 
-The stream is read once, as the parts go: nothing is written to disk for it. s3transfer holds a
-part in memory from the moment it is read until it is sent, so memory per upload is bounded by
+A file on disk (``upload_csv_file``) is read part by part as each part is sent: memory stays
+flat. A stream (``upload_csv``) is read once, as the parts go; s3transfer holds a part of it in
+memory from the moment it is read until it is sent, so memory per upload is bounded by
 ``UPLOAD_MEMORY_BYTES`` whatever the size of the file, not by the number of rows.
 """
 
@@ -27,6 +28,17 @@ TRANSFER_CONFIG.max_in_memory_upload_chunks = 4
 #: The parts in memory, plus the one being read.
 UPLOAD_MEMORY_BYTES = (TRANSFER_CONFIG.max_in_memory_upload_chunks + 1) * TRANSFER_CONFIG.multipart_chunksize
 CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+def upload_csv_file(s3: Any, path: str, bucket: str, key: str, metadata: dict[str, str]) -> None:
+    """Uploads the file at ``path`` to ``s3://bucket/key``; raises as ``upload_csv`` does."""
+    s3.upload_file(
+        path,
+        bucket,
+        key,
+        ExtraArgs={"ContentType": CONTENT_TYPE, "Metadata": metadata},
+        Config=TRANSFER_CONFIG,
+    )
 
 
 def upload_csv(s3: Any, body: Any, bucket: str, key: str, metadata: dict[str, str]) -> None:
