@@ -210,7 +210,8 @@ class S3Model(BackgroundServer):
         )
         encoding = "<EncodingType>url</EncodingType>" if query.get("encoding-type") == "url" else ""
         rolled_up = "".join(
-            f"<CommonPrefixes><Prefix>{encode(common)}</Prefix></CommonPrefixes>" for common in common_prefixes
+            f"<CommonPrefixes><Prefix>{encode(common)}</Prefix></CommonPrefixes>"
+            for common in common_prefixes
         )
         return (
             f'<ListVersionsResult xmlns="{NAMESPACE}"><Name>{escape(bucket_name_of(query))}</Name>'
