@@ -64,9 +64,10 @@ def test_each_prefix_is_listed_by_its_own_lane_and_the_top_level_too(model):
     assert result.complete
     assert result.deleted == PurgeCounts(versions=4503, multipart_uploads=1)
     assert model.inventory(BUCKET) == EMPTY
-    assert ("", "/") in lists, "the top level, by delimiter"
+    assert lists.count(("", "/")) == 2, "each pass starts by delimiter"
     for prefix in ("category/", "establishment/", "sale/"):
         assert lists.count((prefix, "")) == 2, f"{prefix}: two pages, each listed once"
+    assert len(lists) == 2 + 3 * 2, "the second pass finds nothing at its first listing"
     assert set(purger._pacers) == {"", "category/", "establishment/", "sale/"}
 
 
@@ -133,3 +134,35 @@ def test_the_pace_settles_near_the_rate_the_server_accepts(model):
     late_refused = model.slowed_down - settled["refused"]
     late_requests = model.requests["DeleteObjects"] - settled["requests"]
     assert late_refused <= 0.15 * late_requests, f"{late_refused} of {late_requests} refused once settled"
+
+
+def test_more_prefixes_than_lanes_are_listed_as_one(model):
+    from purge_bucket.deletion import MAX_LANES
+
+    for day in range(MAX_LANES + 1):
+        for i in range(3):
+            model.put(BUCKET, f"2026-11-{day + 1:02d}/{i}.csv")
+    s3 = handler.purge_s3_client()
+    lists = listed_prefixes(s3)
+    purger = BucketPurger(s3, BUCKET)
+
+    result = purger.run(time.monotonic() + 60)
+
+    assert result.complete
+    assert result.deleted.versions == 3 * (MAX_LANES + 1)
+    assert lists == [("", "/"), ("", ""), ("", "/"), ("", "")], "by delimiter, then everything in one listing"
+    assert set(purger._pacers) == {""}
+
+
+def test_a_flat_bucket_is_purged_from_the_listing_by_delimiter(model):
+    for i in range(40):
+        model.put(BUCKET, f"{i}.csv", versions=2)
+    s3 = handler.purge_s3_client()
+    lists = listed_prefixes(s3)
+
+    result = BucketPurger(s3, BUCKET).run(time.monotonic() + 60)
+
+    assert result.complete
+    assert result.deleted.versions == 80
+    assert model.inventory(BUCKET) == EMPTY
+    assert lists == [("", "/"), ("", "/")], "one page held it all; the second pass finds nothing"

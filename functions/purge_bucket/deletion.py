@@ -3,7 +3,7 @@
 It works in passes. A pass lists the multipart uploads and aborts them while it lists the
 versions and delete markers a page (1,000 entries) at a time, deleting each page with
 ``DeleteObjects`` while the listing goes on. S3's rate limit is per prefix, so the versions are
-listed with a "/" delimiter first: every prefix that listing finds is then listed by its own
+listed with a "/" delimiter first: when that page holds a few prefixes, each is listed by its own
 thread, and its deletes are paced on their own (``pacing``): near the rate S3 accepts for that
 prefix, in chunks that never burst past it. Passes repeat until one lists nothing: on S3 the
 second pass finds nothing and costs two requests.
@@ -65,6 +65,8 @@ MAX_KEYS_PER_DELETE = 1000
 MAX_UPLOADS_PER_PAGE = 1000
 #: Uploads are aborted one request each: small tasks spread them over the workers.
 UPLOADS_PER_TASK = 10
+#: The most prefixes listed each on its own; more is one listing for all of them.
+MAX_LANES = 16
 #: Chunks queued or in flight per lane, per worker.
 IN_FLIGHT_PER_WORKER = 2
 #: botocore's timeouts for the purge's S3 client, which makes a single attempt per request.
@@ -306,6 +308,15 @@ def overload(error: BaseException) -> bool:
     return isinstance(error, ClientError) and error_code(error) in THROTTLE_CODES
 
 
+def _versions_of(page: dict[str, Any], skip: Callable[[tuple[str, str]], bool]) -> list[_Version]:
+    return [
+        _Version(item["Key"], item["VersionId"], is_marker)
+        for is_marker, items in ((False, page.get("Versions", [])), (True, page.get("DeleteMarkers", [])))
+        for item in items
+        if not skip((item["Key"], item["VersionId"]))
+    ]
+
+
 class BucketPurger:
     """Empties ``bucket`` (or the part of it under ``prefix``) until done or out of time.
 
@@ -436,36 +447,30 @@ class BucketPurger:
 
     # Listing -----------------------------------------------------------------------------------
 
+    def prefixes(self, skip: Callable[[tuple[str, str]], bool]) -> tuple[list[str], list[_Version]] | None:
+        """The prefixes one level below the purge's ("/" delimited) and the entries directly under
+        it, from one listing page; None when they do not fit in it, or are more than
+        ``MAX_LANES`` prefixes (listing each would cost more requests than it gains)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": MAX_KEYS_PER_DELETE, "Delimiter": "/"}
+        if self.prefix:
+            params["Prefix"] = self.prefix
+        page = self._request(self.s3.list_object_versions, **params)
+        prefixes = [common["Prefix"] for common in page.get("CommonPrefixes", [])]
+        if page.get("IsTruncated") or len(prefixes) > MAX_LANES:
+            return None
+        return prefixes, _versions_of(page, skip)
+
     def version_pages(
-        self,
-        prefix: str,
-        *,
-        delimiter: str | None,
-        skip: Callable[[tuple[str, str]], bool],
-        found_prefix: Callable[[str], None],
-        stop: threading.Event,
+        self, prefix: str, *, skip: Callable[[tuple[str, str]], bool], stop: threading.Event
     ) -> Iterator[_Page]:
-        """Pages of versions and delete markers under ``prefix``; with a ``delimiter``, only those
-        not under a deeper prefix, each of which is passed to ``found_prefix``."""
+        """Pages of versions and delete markers under ``prefix``."""
         params: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": MAX_KEYS_PER_DELETE}
         if prefix:
             params["Prefix"] = prefix
-        if delimiter:
-            params["Delimiter"] = delimiter
         while not stop.is_set():
             # botocore asks for EncodingType=url here and decodes the keys itself.
             page = self._request(self.s3.list_object_versions, **params)
-            for common in page.get("CommonPrefixes", []):
-                found_prefix(common["Prefix"])
-            entries = [
-                _Version(item["Key"], item["VersionId"], is_marker)
-                for is_marker, items in (
-                    (False, page.get("Versions", [])),
-                    (True, page.get("DeleteMarkers", [])),
-                )
-                for item in items
-                if not skip((item["Key"], item["VersionId"]))
-            ]
+            entries = _versions_of(page, skip)
             if not page.get("IsTruncated"):
                 yield _Page(entries, None)
                 return
@@ -607,10 +612,11 @@ class BucketPurger:
 class _Sweep:
     """One pass over the bucket: every lane listed and deleted at once.
 
-    Lanes: the multipart uploads; the entries directly under the purge's prefix, listed with a
-    "/" delimiter; and one lane per deeper prefix that listing finds, each listed by its own
-    thread (``listers`` at a time) and paced on its own, since S3's rate limit is per prefix. A
-    bucket whose keys have no "/" is one lane, listed as before.
+    Lanes: the multipart uploads; and, when one listing page with a "/" delimiter holds every
+    prefix one level down (``MAX_LANES`` at most), one lane per prefix, each listed by its own
+    thread (``listers`` at a time) and paced on its own, since S3's rate limit is per prefix, and
+    the entries beside them deleted from that page. Otherwise (a flat bucket, or thousands of
+    small prefixes) the versions are one lane, listed page by page.
 
     A lane that S3 refuses, or that runs out of time, stops the others from listing further; what
     is in flight is waited for and recorded first.
@@ -638,8 +644,8 @@ class _Sweep:
 
     def run(self) -> None:
         self._start(self._uploads_lane)
-        self._guarded(functools.partial(self._lane, self.purger.prefix, delimiter="/"))
-        # Lanes start lanes only from the delimiter listing, which has ended: the list is final.
+        self._guarded(self._versions)
+        # Only _versions starts lanes, and it has returned: the list is final.
         for lane in self._lanes:
             lane.result()
 
@@ -663,15 +669,24 @@ class _Sweep:
             lambda: UPLOADS_PER_TASK,
         )
 
-    def _lane(self, prefix: str, *, delimiter: str | None = None) -> None:
+    def _versions(self) -> None:
+        """A lane per prefix found one level down, and the entries beside them; or, when there are
+        too many prefixes to list one by one, one lane for everything."""
+        found = self.purger.prefixes(self._skip)
+        if found is None:
+            self._lane(self.purger.prefix)
+            return
+        prefixes, top_level = found
+        for prefix in prefixes:
+            self._start(functools.partial(self._lane, prefix))
+        if top_level:
+            pacer = self.purger.pacer(self.purger.prefix)
+            work = functools.partial(self.purger.delete_versions, pacer=pacer)
+            self._pipelined(iter([_Page(top_level, None)]), work, pacer.chunk_size)
+
+    def _lane(self, prefix: str) -> None:
         pacer = self.purger.pacer(prefix)
-        pages = self.purger.version_pages(
-            prefix,
-            delimiter=delimiter,
-            skip=self._skip,
-            found_prefix=lambda deeper: self._start(functools.partial(self._lane, deeper)),
-            stop=self.stop,
-        )
+        pages = self.purger.version_pages(prefix, skip=self._skip, stop=self.stop)
         self._pipelined(pages, functools.partial(self.purger.delete_versions, pacer=pacer), pacer.chunk_size)
 
     def _skip(self, identity: tuple[str, str]) -> bool:
