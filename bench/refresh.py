@@ -55,12 +55,24 @@ def _ours(setup: Setup, table: str) -> dict[str, Any]:
 
 
 def _naive(setup: Setup, table: str) -> dict[str, Any]:
-    env = {**os.environ, **setup.s3.environment(), "PYTHONPATH": str(setup.runtime_dir)}
     started = time.perf_counter()
+    report = _run_script(setup, HERE / "contenders" / "naive_refresh.py", [setup.runtime_dir], table)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": report["rows"], "peak_rss_kb": report["peak_rss_kb"]}
+
+
+def _run_script(setup: Setup, script: Path, path: list[Path], table: str, *extra: str) -> dict[str, Any]:
+    """Runs a bench script on the functions' interpreter, with ``path`` as its PYTHONPATH, against
+    the simulator and the bench bucket; returns the JSON it prints."""
+    env = {
+        **os.environ,
+        **setup.s3.environment(),
+        "PYTHONPATH": os.pathsep.join(str(folder) for folder in path),
+    }
     result = subprocess.run(
         [
             setup.python,
-            str(HERE / "contenders" / "naive_refresh.py"),
+            str(script),
             "--url",
             setup.simulator.url,
             "--bucket",
@@ -69,17 +81,16 @@ def _naive(setup: Setup, table: str) -> dict[str, Any]:
             table,
             "--date",
             DAY.isoformat(),
+            *extra,
         ],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    seconds = time.perf_counter() - started
     if result.returncode:
-        raise RuntimeError(f"the naive refresh failed: {result.stderr[-500:]}")
-    report = json.loads(result.stdout)
-    return {"seconds": seconds, "rows": report["rows"], "peak_rss_kb": report["peak_rss_kb"]}
+        raise RuntimeError(f"{script.name} failed: {result.stderr[-500:]}")
+    return json.loads(result.stdout)
 
 
 CONTENDERS = {
@@ -127,34 +138,9 @@ STAGES = (
 def stages(setup: Setup, table: str, volume: Volume, runs: int) -> dict[str, Any]:
     """Where one export's time goes (bench/refresh_stages.py, warm, in the functions' interpreter)."""
     setup.simulator.state.volume = volume
-    env = {
-        **os.environ,
-        **setup.s3.environment(),
-        "PYTHONPATH": os.pathsep.join([str(setup.code_dir), str(setup.runtime_dir)]),
-    }
-    result = subprocess.run(
-        [
-            setup.python,
-            str(HERE / "refresh_stages.py"),
-            "--url",
-            setup.simulator.url,
-            "--bucket",
-            BUCKET,
-            "--table",
-            table,
-            "--date",
-            DAY.isoformat(),
-            "--runs",
-            str(runs),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    report = _run_script(
+        setup, HERE / "refresh_stages.py", [setup.code_dir, setup.runtime_dir], table, "--runs", str(runs)
     )
-    if result.returncode:
-        raise RuntimeError(f"the stage breakdown failed: {result.stderr[-500:]}")
-    report = json.loads(result.stdout)
     seconds = report["seconds"]
     total = seconds["fetch"] + seconds["upload"]
     breakdown = [

@@ -16,7 +16,8 @@ from scripts import package
 from stand_ins import moto_fixes
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.local_terraform import terraform_available
-from support import REGION
+from stand_ins.s3_model import S3Model
+from support import MODEL_BUCKET, REGION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,3 +106,13 @@ def terraform_installed() -> None:
     if os.environ.get("REQUIRE_TERRAFORM") == "1":
         pytest.fail("terraform is not installed, and REQUIRE_TERRAFORM=1 requires it")
     pytest.skip("terraform is not installed: `make test` printed that the Terraform checks are skipped")
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Model]:
+    """The model of S3 (stand_ins/s3_model.py) on a free port, holding ``MODEL_BUCKET``, as the
+    endpoint boto3 uses."""
+    with S3Model() as model:
+        model.create_bucket(MODEL_BUCKET)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", model.endpoint)
+        yield model

@@ -9,6 +9,11 @@ from moto.s3.models import s3_backends
 from stand_ins.lambda_context import LambdaContext
 from stand_ins.local_account import ACCOUNT, REGION
 
+#: What an emptied bucket holds.
+EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+#: The bucket the ``model`` fixture (conftest.py) creates in the model of S3.
+MODEL_BUCKET = "partner-data-model"
+
 
 def lambda_context(function_name: str, timeout_seconds: float = 900.0) -> LambdaContext:
     return LambdaContext(function_name, timeout_seconds=timeout_seconds, region=REGION)

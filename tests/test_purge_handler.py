@@ -14,7 +14,7 @@ from purge_bucket.continuation import Continuation, SessionKeys
 from purge_bucket.deletion import REQUEST_SECONDS, Failure, PurgeCounts, PurgeResult
 from stand_ins.api_gateway_events import http_event, proxy_event
 from stand_ins.s3_inventory import bucket_contents
-from support import lambda_context, put_versions, response_body
+from support import EMPTY, lambda_context, put_versions, response_body
 
 BUCKET = "partner-data-test"
 OTHER_ALLOWED = "partner-data-other"
@@ -51,9 +51,6 @@ def request(password=PASSWORD, bucket=BUCKET, **extra):
 
 def log_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-
-
-EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
 
 
 def test_right_password_empties_the_bucket_and_reports_counts(purge_env, capsys):

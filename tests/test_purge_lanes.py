@@ -8,18 +8,10 @@ import pytest
 
 from purge_bucket import handler
 from purge_bucket.deletion import BucketPurger, PurgeCounts
-from stand_ins.s3_model import RateLimit, S3Model
+from stand_ins.s3_model import RateLimit
+from support import EMPTY, MODEL_BUCKET
 
-BUCKET = "partner-data-lanes"
-EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
-
-
-@pytest.fixture
-def model(monkeypatch):
-    with S3Model() as model:
-        model.create_bucket(BUCKET)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", model.endpoint)
-        yield model
+BUCKET = MODEL_BUCKET
 
 
 def listed_prefixes(s3) -> list[tuple[str, str]]:

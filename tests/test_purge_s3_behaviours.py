@@ -12,18 +12,9 @@ import pytest
 
 from purge_bucket import deletion, handler
 from purge_bucket.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
-from stand_ins.s3_model import S3Model
+from support import EMPTY, MODEL_BUCKET
 
-BUCKET = "partner-data-model"
-EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
-
-
-@pytest.fixture
-def model(monkeypatch):
-    with S3Model() as model:
-        model.create_bucket(BUCKET)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", model.endpoint)
-        yield model
+BUCKET = MODEL_BUCKET
 
 
 def production_s3():

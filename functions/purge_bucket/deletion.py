@@ -76,24 +76,8 @@ READ_TIMEOUT = 5.0
 REQUEST_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 5.0
-#: Error codes worth retrying, whether for a whole request or for one key of a DeleteObjects.
-TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "InternalError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "500",
-        "502",
-        "503",
-        "504",
-    }
-)
-#: Of those, the ones that say S3 (or the network to it) is overloaded: the prefix's pace slows.
+#: Error codes that say S3 (or the network to it) is overloaded: retried, and the prefix's pace
+#: slows.
 THROTTLE_CODES = frozenset(
     {
         "SlowDown",
@@ -106,6 +90,8 @@ THROTTLE_CODES = frozenset(
         "503",
     }
 )
+#: Error codes worth retrying, whether for a whole request or for one key of a DeleteObjects.
+TRANSIENT_CODES = THROTTLE_CODES | {"InternalError", "500", "502", "504"}
 #: Where a paced request's answer carries the pacer's ticket it was sent on.
 PACER_TICKET = "PacerTicket"
 #: An answer slower than this says the server is overloaded: too many deletes in flight.
@@ -297,15 +283,18 @@ def xml_unsafe(key: str) -> bool:
 
 
 def transient(error: BaseException) -> bool:
-    if isinstance(error, HTTPClientError | ConnectionError):
-        return True
-    return isinstance(error, ClientError) and error_code(error) in TRANSIENT_CODES
+    return _network_error_or(error, TRANSIENT_CODES)
 
 
 def overload(error: BaseException) -> bool:
+    return _network_error_or(error, THROTTLE_CODES)
+
+
+def _network_error_or(error: BaseException, codes: frozenset[str]) -> bool:
+    """A connection or timeout error, or an S3 error whose code is one of ``codes``."""
     if isinstance(error, HTTPClientError | ConnectionError):
         return True
-    return isinstance(error, ClientError) and error_code(error) in THROTTLE_CODES
+    return isinstance(error, ClientError) and error_code(error) in codes
 
 
 def _versions_of(page: dict[str, Any], skip: Callable[[tuple[str, str]], bool]) -> list[_Version]:

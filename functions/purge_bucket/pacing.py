@@ -52,7 +52,6 @@ class Pacer:
         self.slow_answer_seconds = slow_answer_seconds
         self._lock = threading.Lock()
         self.rate = INITIAL_RATE
-        self.throttled = False
         self._next_slot = float("-inf")
         self._last_cut = float("-inf")
         #: How many times the rate was cut.
@@ -60,6 +59,11 @@ class Pacer:
         self._accepted: deque[tuple[float, int]] = deque()
         self._accepted_keys = 0
         self._first_accepted: float | None = None
+
+    @property
+    def throttled(self) -> bool:
+        """S3 has pushed back on this prefix (the first overload always cuts)."""
+        return self.cuts > 0
 
     def chunk_size(self) -> int:
         """How many keys one DeleteObjects may carry now."""
@@ -88,6 +92,7 @@ class Pacer:
             now = self._clock()
             if self._first_accepted is None:
                 self._first_accepted = now
+            self._forget_before(now - WINDOW_SECONDS)
             self._accepted.append((now, keys))
             self._accepted_keys += keys
             self.rate += keys * PROBE_PER_KEY
@@ -99,16 +104,21 @@ class Pacer:
         """
         with self._lock:
             now = self._clock()
-            self.throttled = True
             if ticket != self.cuts or now - self._last_cut < CUT_INTERVAL_SECONDS:
                 return
             self._last_cut = now
-            while self._accepted and self._accepted[0][0] <= now - WINDOW_SECONDS:
-                self._accepted_keys -= self._accepted.popleft()[1]
-            span = min(WINDOW_SECONDS, now - self._first_accepted) if self._first_accepted else 0.0
+            self._forget_before(now - WINDOW_SECONDS)
+            span = (
+                min(WINDOW_SECONDS, now - self._first_accepted) if self._first_accepted is not None else 0.0
+            )
             # What S3 accepted just before refusing is the best measure of its limit; the rate
             # itself is not when the deletes were slower than it (the server, or the listing).
             reference = min(self.rate, self._accepted_keys / span) if span >= MIN_SPAN_SECONDS else self.rate
             self.rate = max(MIN_RATE, DEEPEST_CUT * self.rate, CUT * reference)
             self.cuts += 1
             self._next_slot = now  # Slots booked at the old rate are booked again, from now.
+
+    def _forget_before(self, moment: float) -> None:
+        """Drops the answers at or before ``moment`` from the accepted window (under the lock)."""
+        while self._accepted and self._accepted[0][0] <= moment:
+            self._accepted_keys -= self._accepted.popleft()[1]

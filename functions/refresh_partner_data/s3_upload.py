@@ -36,7 +36,7 @@ def upload_csv_file(s3: Any, path: str, bucket: str, key: str, metadata: dict[st
         path,
         bucket,
         key,
-        ExtraArgs={"ContentType": CONTENT_TYPE, "Metadata": metadata},
+        ExtraArgs=_extra_args(metadata),
         Config=TRANSFER_CONFIG,
     )
 
@@ -48,6 +48,10 @@ def upload_csv(s3: Any, body: Any, bucket: str, key: str, metadata: dict[str, st
         body,
         bucket,
         key,
-        ExtraArgs={"ContentType": CONTENT_TYPE, "Metadata": metadata},
+        ExtraArgs=_extra_args(metadata),
         Config=TRANSFER_CONFIG,
     )
+
+
+def _extra_args(metadata: dict[str, str]) -> dict[str, Any]:
+    return {"ContentType": CONTENT_TYPE, "Metadata": metadata}
