@@ -128,9 +128,8 @@ def run_case(setup: Setup, table: str, volume: Volume, runs: int) -> dict[str, A
 #: The breakdown's stages, each the difference between two cumulative measurements.
 STAGES = (
     ("parse (ijson, C backend)", "parse_only", None),
-    ("flatten rows to fields", "parse_flatten", "parse_only"),
-    ("write the CSV spool", "parse_flatten_csv", "parse_flatten"),
-    ("HTTP read and byte checks", "fetch", "parse_flatten_csv"),
+    ("rows to the CSV spool (checked, turned into fields, written)", "parse_csv", "parse_only"),
+    ("HTTP read and byte checks", "fetch", "parse_csv"),
     ("upload (S3 multipart, from the spool file)", "upload", None),
 )
 

@@ -271,8 +271,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "Measured by `bench/refresh_stages.py` in one warm process (medians of"
             f" {stages['runs']}), each stage the difference between two cumulative runs: parsing"
-            f" alone ({stages['ijson_backend']}, from a file), then with the rows flattened, then"
-            " written to the spool, then the whole fetch from the simulator, and the upload.",
+            f" alone ({stages['ijson_backend']}, from a file), then with the rows written to the"
+            " spool as the export writes them, then the whole fetch from the simulator, and the"
+            " upload.",
             "",
             "| Stage | Seconds | Share |",
             "| --- | ---: | ---: |",

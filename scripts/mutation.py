@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """`make mutation`: mutation testing of the security-critical code, with cosmic-ray.
 
-Two suites, each a set of modules and the fast unit tests that must kill their mutants:
+Three suites, each a set of modules and the fast unit tests that must kill their mutants:
 
 * purge checks: ``auth.py`` (the password check), ``continuation.py`` (continuations and their
   keys) and ``request.py`` (request parsing), by ``tests/test_purge_security.py`` and
   ``tests/test_purge_request.py``;
 * secret redaction: ``lambda_shared/logs.py`` (what keeps the password and the partner's token out
-  of every log line), by ``tests/test_logs.py``.
+  of every log line), by ``tests/test_logs.py``;
+* partner bytes: ``refresh_partner_data/body_checks.py`` (what of the partner's response the JSON
+  parser must not see), by ``tests/test_refresh_body.py``.
 
 cosmic-ray edits the sources in place, so every worker (one per CPU) has its own copy of them.
 Prints the score and each mutant that survived; exits 1 when one survives that
@@ -46,6 +48,11 @@ SUITES = (
         ("tests/test_purge_security.py", "tests/test_purge_request.py"),
     ),
     Suite("secret redaction", ("functions/lambda_shared/logs.py",), ("tests/test_logs.py",)),
+    Suite(
+        "partner bytes",
+        ("functions/refresh_partner_data/body_checks.py",),
+        ("tests/test_refresh_body.py",),
+    ),
 )
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.json"
 

@@ -9,11 +9,16 @@ import socketserver
 import threading
 from typing import Self
 
+#: How often the serving thread looks for ``stop()``: socketserver's 0.5 s made every stop wait.
+POLL_SECONDS = 0.02
+
 
 class BackgroundServer:
     def __init__(self, server: socketserver.BaseServer, name: str) -> None:
         self.server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name=name, daemon=True
+        )
 
     @property
     def address(self) -> tuple[str, int]:

@@ -316,3 +316,83 @@ def test_round_trip_keeps_every_value(tmp_path_factory, rows):
                 expected[key] = expected_text(value)
         assert {k: v for k, v in cells.items() if k in expected} == expected
         assert all(v == "" for k, v in cells.items() if k not in expected)
+
+
+# Batches (add_all) ------------------------------------------------------------------------------
+
+
+def write_all(rows, tmp_path, declared=()) -> bytes:
+    spool = CsvSpool(str(tmp_path / "batched.spool"), declared)
+    spool.add_all(iter(rows))
+    with spool.stream() as stream:
+        data = stream.read()
+    spool.discard()
+    return data
+
+
+CATEGORY = declared_columns("category")
+plain_values = st.none() | st.integers() | st.text(alphabet=st.characters(exclude_categories=["Cs"]))
+other_values = (
+    st.booleans()
+    | st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**9), max_value=10**9)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(names, plain_values, max_size=2)
+)
+category_rows = st.fixed_dictionaries(
+    {"id": plain_values, "name": plain_values, "isActive": plain_values | other_values},
+    optional={"extra": plain_values},
+).flatmap(lambda row: st.permutations(list(row.items())).map(dict))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(category_rows, max_size=12))
+def test_a_batch_is_written_as_row_by_row_adding_writes_it(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("csv")
+    assert write_all(rows, folder, CATEGORY) == write(rows, folder, CATEGORY)
+
+
+def test_plain_rows_are_written_by_the_batch_and_others_row_by_row(tmp_path, monkeypatch):
+    plain = [{"id": i, "name": f'n,{i}\n"q"', "isActive": None} for i in range(3000)]
+    plain[2500]["isActive"] = True  # Its batch (rows 2049 to 3000) goes row by row.
+    added = []
+    original = CsvSpool.add
+    monkeypatch.setattr(CsvSpool, "add", lambda self, row: (added.append(row), original(self, row)))
+    data = write_all(plain, tmp_path, CATEGORY)
+    assert added == plain[2048:]
+    monkeypatch.setattr(CsvSpool, "add", original)
+    assert data == write(plain, tmp_path, CATEGORY)
+    assert read(data)[2501] == ["2500", 'n,2500\n"q"', "true"]
+
+
+def test_keys_in_another_order_are_written_in_the_declared_order(tmp_path):
+    data = write_all([{"isActive": 1, "id": 2, "name": "x"}] * 3, tmp_path, CATEGORY)
+    assert read(data) == [["id", "name", "isActive"], *[["2", "x", "1"]] * 3]
+
+
+def test_a_single_declared_column_is_written_by_the_batch(tmp_path):
+    assert read(write_all([{"id": 7}, {"id": None}, {"id": "a"}], tmp_path, (("id",),))) == [
+        ["id"],
+        ["7"],
+        [""],
+        ["a"],
+    ]
+
+
+def test_a_lone_surrogate_in_a_batch_fails_with_its_row_number(tmp_path):
+    rows = [{"id": i, "name": "ok", "isActive": 1} for i in range(1500)]
+    rows[1499]["name"] = "bad \udc80"
+    spool = CsvSpool(str(tmp_path / "rows.spool"), CATEGORY)
+    with pytest.raises(RowError, match=r"^row 1500: a string that UTF-8 cannot carry"):
+        spool.add_all(rows)
+    spool.discard()
+
+
+@pytest.mark.parametrize("odd", [1, None, [1], "x"])
+def test_a_row_that_is_not_an_object_fails_the_batch_with_its_row_number(tmp_path, odd):
+    rows = [{"id": i, "name": "ok", "isActive": 1} for i in range(1100)]
+    rows[1030] = odd
+    spool = CsvSpool(str(tmp_path / "rows.spool"), CATEGORY)
+    with pytest.raises(RowError, match=r"^row 1031 is a JSON"):
+        spool.add_all(rows)
+    assert spool.rows == 1030
+    spool.discard()

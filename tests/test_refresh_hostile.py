@@ -363,7 +363,7 @@ def test_the_production_settings():
         config.multipart_chunksize,
         config.max_concurrency,
         config.max_in_memory_upload_chunks,
-    ) == (8 * 1024 * 1024, 8 * 1024 * 1024, 4, 4)
+    ) == (8 * 1024 * 1024, 8 * 1024 * 1024, 2, 4)
     assert s3_upload.UPLOAD_MEMORY_BYTES == 40 * 1024 * 1024
     # The upload's reserve covers three attempts of a part with the client's timeouts.
     worst_attempt = handler.S3_CLIENT["connect_timeout"] + handler.S3_CLIENT["read_timeout"]

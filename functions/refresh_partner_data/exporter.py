@@ -118,8 +118,7 @@ class Exporter:
             spool = CsvSpool(os.path.join(scratch, "rows.spool"), declared_columns(dataset))
             try:
                 with self.api.rows(dataset, day, deadline=fetch_deadline) as rows:
-                    for row in rows:
-                        spool.add(row)
+                    spool.add_all(rows)
                 return spool
             except RowError as error:
                 spool.discard()

@@ -8,12 +8,8 @@ The token goes in the ``x-functions-key`` header, which Azure Functions accepts 
 ``code`` query parameter, so it is in no URL that a library might log; ``token_in="query"`` sends
 ``code`` instead, for a partner behind a proxy that only passes the query.
 
-Partner data may be hostile. Before ijson's C backend sees the bytes, they are checked for what
-would take the process down or be changed without a word: a run of more than
-``MAX_NUMBER_CHARS`` digits (ijson's ``items()`` crashes the process on an integer past Python's
-digit limit, and converting a huge one takes unbounded time: the limit is lifted, and length
-bounded here), and a lone UTF-16 surrogate escape (``"\\ud800"``, which the C backend turns into
-``?``; UTF-8 cannot carry it). Each fails that export, not the process.
+Partner data may be hostile: every read is checked (body_checks.py) before ijson's C backend
+sees it, and what is refused fails that export, not the process.
 """
 
 from __future__ import annotations
@@ -35,20 +31,11 @@ from urllib3.exceptions import DecodeError, HTTPError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from lambda_shared.logs import REDACTED
-from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
+from refresh_partner_data.body_checks import BodyChecks, RefusedBytes
 
 USER_AGENT = "partner-data-pipeline/refresh"
 READ_CHUNK_BYTES = 64 * 1024
 TOKEN_HEADER = "x-functions-key"  # noqa: S105 - a header name
-_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_NUMBER_CHARS + 1))
-_DIGITS = b"0123456789"
-_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
-_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-_LONE_SURROGATE = re.compile(rb"(?P<high>" + _HIGH + rb")(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW)
-#: Bytes kept from one chunk for the next: a surrogate escape and its pair.
-_SURROGATE_WINDOW = 12
-#: A high surrogate is lone only if the next 6 bytes are not its pair.
-_PAIR_BYTES = 6
 _RETRY_AFTER_SECONDS = re.compile(r"[0-9]{1,9}")
 
 
@@ -187,7 +174,7 @@ class _Body:
     """The response as a file ijson can read, in bounded chunks, checked as it comes.
 
     It can look at the first byte, counts the bytes read (for error positions), stops at the
-    deadline, and refuses what ijson's C backend would mishandle (see the module's docstring).
+    deadline, and refuses what ijson's C backend would mishandle (body_checks.py).
     """
 
     def __init__(
@@ -201,8 +188,7 @@ class _Body:
         self._deadline = deadline
         self._clock = clock
         self._pending = b""
-        self._digit_run = 0
-        self._surrogate_tail = b""
+        self._checks = BodyChecks()
         self.position = 0
 
     def first_byte(self) -> bytes:
@@ -234,31 +220,12 @@ class _Body:
                 retryable=False,
             )
         chunk = self._read(limit)
-        self._check(chunk)
+        try:
+            self._checks.check(chunk, self.position)
+        except RefusedBytes as refused:
+            raise PartnerApiError(str(refused), retryable=False) from None
         self.position += len(chunk)
         return chunk
-
-    def _check(self, chunk: bytes) -> None:
-        leading = len(chunk) - len(chunk.lstrip(_DIGITS))
-        if self._digit_run + leading > MAX_NUMBER_CHARS or _DIGIT_RUN.search(chunk):
-            raise PartnerApiError(
-                f"the response holds a number of more than {MAX_NUMBER_CHARS:,} digits"
-                f" (near byte {self.position:,})",
-                retryable=False,
-            )
-        trailing = len(chunk) - len(chunk.rstrip(_DIGITS))
-        self._digit_run = self._digit_run + trailing if trailing == len(chunk) else trailing
-
-        window = self._surrogate_tail + chunk
-        for match in _LONE_SURROGATE.finditer(window):
-            # A high escape at the very end waits: its pair may begin the next chunk.
-            if not chunk or not match.group("high") or match.end() + _PAIR_BYTES <= len(window):
-                raise PartnerApiError(
-                    "the response holds a lone UTF-16 surrogate escape, which UTF-8 cannot carry"
-                    f" (near byte {self.position - len(self._surrogate_tail) + match.start():,})",
-                    retryable=False,
-                )
-        self._surrogate_tail = window[-_SURROGATE_WINDOW:]
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

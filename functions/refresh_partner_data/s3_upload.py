@@ -17,10 +17,12 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 MiB = 1024 * 1024
+# Two parts in flight: each upload thread and its connection cost about 1.3 MB of RSS, and on
+# loopback the 1,000,000-row upload took as long with one thread as with four (bench/results.md).
 TRANSFER_CONFIG = TransferConfig(
     multipart_threshold=8 * MiB,
     multipart_chunksize=8 * MiB,
-    max_concurrency=4,
+    max_concurrency=2,
     use_threads=True,
 )
 # boto3's TransferConfig takes no such argument, but passes s3transfer's setting through (default 10).

@@ -1,0 +1,195 @@
+"""The checks the partner client makes on the response's bytes before ijson's C backend sees them,
+read by read: a number too long to convert, a lone UTF-16 surrogate escape, the deadline."""
+
+import pytest
+
+from refresh_partner_data.body_checks import BodyChecks
+from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
+from refresh_partner_data.partner_client import READ_CHUNK_BYTES, PartnerApiError, _Body
+
+
+class Reads:
+    """A response whose socket reads bring ``chunks``, one each."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = list(chunks)
+
+    def read1(self, size: int) -> bytes:
+        assert size <= READ_CHUNK_BYTES
+        return self._chunks.pop(0) if self._chunks else b""
+
+    read = read1
+
+
+def read_all(*chunks: bytes, deadline: float = float("inf"), clock=lambda: 0.0) -> bytes:
+    body = _Body(Reads(list(chunks)), deadline, clock)
+    data = b""
+    while chunk := body.read(READ_CHUNK_BYTES):
+        data += chunk
+    return data
+
+
+def refused(*chunks: bytes) -> str:
+    with pytest.raises(PartnerApiError) as caught:
+        read_all(*chunks)
+    assert not caught.value.retryable
+    return str(caught.value)
+
+
+DIGITS = b"7" * MAX_NUMBER_CHARS
+TOO_LONG = f"a number of more than {MAX_NUMBER_CHARS:,} digits"
+LONE = "a lone UTF-16 surrogate escape"
+
+
+# Numbers -----------------------------------------------------------------------------------------
+
+
+def test_the_longest_number_allowed_passes_unchanged():
+    body = b'[{"v":' + DIGITS + b"}]"
+    assert read_all(body) == body
+
+
+@pytest.mark.parametrize("digit", b"0123456789")
+def test_one_digit_more_is_refused_whichever_the_digits(digit):
+    assert TOO_LONG in refused(b'[{"v":' + bytes([digit]) * (MAX_NUMBER_CHARS + 1) + b"}]")
+
+
+def test_a_run_at_the_very_start_of_the_body_is_counted_from_its_first_digit():
+    assert read_all(DIGITS) == DIGITS
+    assert TOO_LONG in refused(DIGITS + b"1")
+    assert read_all(DIGITS[:5000], DIGITS[5000:]) == DIGITS
+    assert TOO_LONG in refused(DIGITS[:5000], DIGITS[5000:] + b"1")
+
+
+def test_a_run_of_mixed_digits_counts_every_digit():
+    assert TOO_LONG in refused(b"[" + b"1234567890" * (MAX_NUMBER_CHARS // 10) + b"1]")
+    assert read_all(b"[" + b"1234567890" * (MAX_NUMBER_CHARS // 10) + b"]")
+
+
+@pytest.mark.parametrize("split", [1, 500, MAX_NUMBER_CHARS - 1])
+def test_a_run_split_between_reads_is_counted_whole(split):
+    run = b"1" * (MAX_NUMBER_CHARS + 1)
+    assert TOO_LONG in refused(b"[" + run[:split], run[split:] + b"]")
+    assert read_all(b"[" + run[: split - 1], run[split:] + b"]")
+
+
+def test_a_run_over_three_reads_is_counted_whole():
+    assert TOO_LONG in refused(b"[" + b"1" * 4000, b"2" * 4000, b"3" * 2001 + b"]")
+    assert read_all(b"[" + b"1" * 4000, b"2" * 4000, b"3" * 2000 + b"]")
+
+
+def test_a_run_ends_at_a_non_digit_even_across_reads():
+    assert read_all(b"[" + b"1" * 9000, b"," + b"2" * 9000 + b"]")
+    assert read_all(b"[" + b"1" * 9000 + b",", b"2" * 9000 + b"]")
+    assert read_all(b"[" + DIGITS + b",", DIGITS + b"," + DIGITS + b"]")
+
+
+def test_the_refusal_says_where_the_read_began():
+    assert f"(near byte {READ_CHUNK_BYTES:,})" in refused(b" " * READ_CHUNK_BYTES, b"[" + DIGITS + b"1]")
+
+
+# Surrogate escapes ---------------------------------------------------------------------------------
+
+PAIR = b"\\ud83d\\ude00"
+
+
+@pytest.mark.parametrize(
+    "escape", [b"\\ud800", b"\\uD800", b"\\udbff", b"\\uDBFF", b"\\udc00", b"\\uDC00", b"\\udfff", b"\\uDfFf"]
+)
+def test_a_lone_surrogate_escape_is_refused_in_either_case(escape):
+    assert LONE in refused(b'["a' + escape + b'b"]')
+
+
+@pytest.mark.parametrize("pair", [PAIR, b"\\uD83D\\uDE00", b"\\udbff\\udfff", b"\\ud800\\udc00"])
+def test_a_surrogate_pair_passes_unchanged(pair):
+    body = b'["a' + pair + b'b", "' + pair + b'"]'
+    assert read_all(body) == body
+
+
+@pytest.mark.parametrize("split", range(1, len(PAIR)))
+def test_a_pair_split_between_reads_passes(split):
+    body = b'["' + PAIR + b'"]'
+    cut = 2 + split
+    assert read_all(body[:cut], body[cut:]) == body
+
+
+@pytest.mark.parametrize("offset", range(8))
+def test_a_pair_passes_wherever_it_lies_and_wherever_the_read_ends(offset):
+    body = b'["' + b"x" * offset + PAIR + b'"]'
+    for cut in range(1, len(body)):
+        assert read_all(body[:cut], body[cut:]) == body, cut
+
+
+def test_a_lone_low_escape_just_after_a_pair_that_ended_a_read_is_refused():
+    assert LONE in refused(b'["' + PAIR, b'\\udc00"]')
+    assert LONE in refused(b'["' + PAIR, b'x\\udc00"]')
+    # The bytes carried to the next read cut this pair's high escape: its low one was judged already.
+    assert LONE in refused(b'["' + PAIR + b"ab", b'\\udc00"]')
+
+
+@pytest.mark.parametrize("split", range(1, len(PAIR)))
+def test_a_high_escape_split_from_what_follows_it_is_still_lone(split):
+    body = b'["\\ud83d\\u0041 \\ud83dxxxxxx"]'
+    cut = 2 + split
+    assert LONE in refused(body[:cut], body[cut:])
+
+
+def test_a_high_escape_at_the_very_end_of_the_body_is_lone():
+    assert LONE in refused(b'["\\ud83d')
+
+
+def test_a_low_escape_after_a_pair_is_lone():
+    assert LONE in refused(b'["' + PAIR + b'\\ude00"]')
+
+
+def test_escapes_that_are_not_surrogates_pass():
+    body = b'["\\u00e3\\u0041\\ue000\\ud7ff\\u0064800"]'
+    assert read_all(body) == body
+
+
+@pytest.mark.parametrize("before", [0, 100, READ_CHUNK_BYTES - 3])
+def test_the_refusal_says_where_the_lone_escape_is(before):
+    message = refused(b"[" + b" " * before, b'"\\udc00"]')
+    assert f"(near byte {before + 2:,})" in message
+
+
+def test_a_lone_escape_fails_its_own_read():
+    body = _Body(Reads([b'["ok", ', b'"\\udc00 and more"]']), float("inf"), lambda: 0.0)
+    assert body.read() == b'["ok", '
+    with pytest.raises(PartnerApiError, match=LONE):
+        body.read()
+    assert body.position == 7
+
+
+def test_a_high_escape_with_six_bytes_after_it_is_judged_by_its_own_read():
+    body = _Body(Reads([b'["\\ud800abcdef', b'"]']), float("inf"), lambda: 0.0)
+    with pytest.raises(PartnerApiError, match=LONE):
+        body.read()
+
+
+def test_a_high_escape_near_the_end_of_a_read_is_judged_by_the_next_one():
+    body = _Body(Reads([b'["\\ud800x"]']), float("inf"), lambda: 0.0)
+    assert body.read() == b'["\\ud800x"]'  # Six bytes must follow it to tell; a pair can be split.
+    with pytest.raises(PartnerApiError, match=LONE):
+        body.read()
+
+
+def test_no_more_than_two_escapes_are_carried_from_one_read_to_the_next():
+    checks = BodyChecks()
+    position = 0
+    for chunk in [b'["' + PAIR * 5000, b"x" * 100 + PAIR * 3, b"1" * 50, b'"]']:
+        checks.check(chunk, position)
+        position += len(chunk)
+        assert len(checks._tail) <= 12  # The memory kept between reads does not grow with them.
+
+
+# The deadline ---------------------------------------------------------------------------------------
+
+
+def test_no_read_starts_after_the_deadline():
+    now = [0.0]
+    body = _Body(Reads([b"[1", b",2", b"]"]), 10.0, lambda: now[0])
+    assert body.read() == b"[1"
+    now[0] = 10.0
+    with pytest.raises(PartnerApiError, match=r"did not arrive in time \(2 bytes by the deadline\)"):
+        body.read()
