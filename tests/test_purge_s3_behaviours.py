@@ -9,7 +9,9 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ParamValidationError
 
+from lambda_shared import aws
 from purge_bucket import deletion, handler
 from purge_bucket.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
 from support import EMPTY, MODEL_BUCKET
@@ -32,6 +34,17 @@ def test_the_production_client_leaves_retries_and_waits_to_the_purge():
     assert (config.connect_timeout, config.read_timeout) == (deletion.CONNECT_TIMEOUT, deletion.READ_TIMEOUT)
     assert config.connect_timeout + config.read_timeout <= REQUEST_SECONDS
     assert config.max_pool_connections >= handler.DELETE_WORKERS + handler.LISTERS, "a connection per thread"
+
+
+def test_the_production_client_sends_what_deletion_builds_unchecked_and_the_others_check(model):
+    # Its requests are built from S3's listings: botocore's check of each is skipped, and a
+    # request missing a member is sent (S3 would refuse it as MalformedXML; the model accepts it).
+    production_s3().delete_objects(Bucket=BUCKET, Delete={})
+    assert model.requests["DeleteObjects"] == 1
+    with pytest.raises(ParamValidationError):
+        aws.client("s3", **handler.BOUNDED).delete_objects(Bucket=BUCKET, Delete={})
+    with pytest.raises(ParamValidationError):
+        aws.client("ssm", **handler.BOUNDED).get_parameter()
 
 
 def test_an_upload_whose_key_holds_a_control_character_is_listed_and_aborted(model):

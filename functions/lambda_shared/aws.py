@@ -38,17 +38,21 @@ def client(
     connect_timeout: float = 5.0,
     read_timeout: float = 60.0,
     pool_connections: int = MAX_POOL_CONNECTIONS,
+    validate_parameters: bool = True,
 ):
     """The shared client for ``service`` with this retry budget and these timeouts.
 
     ``attempts`` counts the first try (1: botocore never retries, the caller does, on its clock).
     botocore's own ``max_attempts`` counts only the retries: ``total_max_attempts`` is the total.
+    ``validate_parameters=False`` skips botocore's check of every request's parameters against the
+    API model, for a caller whose parameters are built by its own code, not taken from input.
     """
     config = Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=pool_connections,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        parameter_validation=validate_parameters,
     )
     return _session().client(service, config=config)
 

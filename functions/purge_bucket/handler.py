@@ -251,8 +251,13 @@ def _after_purge(job: Continuation, result: PurgeResult, context: Any, settings:
 
 
 def purge_s3_client() -> Any:
-    """The purge's S3 client: bounded, with a connection for every thread that uses it."""
-    return aws.client("s3", **BOUNDED, pool_connections=DELETE_WORKERS + LISTERS)
+    """The purge's S3 client: bounded, with a connection for every thread that uses it.
+
+    Its requests are built by deletion.py from S3's own listings (the bucket and prefix were
+    checked by request.py), so botocore's check of each one is skipped: checking the keys of a
+    DeleteObjects took about a quarter of the purge's CPU.
+    """
+    return aws.client("s3", **BOUNDED, pool_connections=DELETE_WORKERS + LISTERS, validate_parameters=False)
 
 
 def _purger(bucket: str, prefix: str) -> BucketPurger:
