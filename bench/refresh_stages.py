@@ -4,7 +4,8 @@ Run by bench/refresh.py in the functions' interpreter, with the built zip's code
 
     refresh_stages.py --url URL --table establishment --date 2026-11-27 --bucket B --runs 3
 
-Each configuration runs ``--runs`` times in this process (warm) and its median is kept:
+Each configuration runs ``--runs`` times in this process (warm), the configurations taking turns
+run by run, and its median is kept:
 
 * parse only: ijson's C backend over the body, from a file (the limit the export is measured
   against);
@@ -38,13 +39,17 @@ from refresh_partner_data.partner_client import PartnerApi
 from refresh_partner_data.s3_upload import upload_csv_file
 
 
-def timed(runs: int, work: Callable[[], int]) -> tuple[float, int]:
-    seconds, rows = [], 0
+def timed_in_turn(runs: int, works: dict[str, Callable[[], int]]) -> dict[str, tuple[float, int]]:
+    """Each work's median seconds over ``runs`` and the rows it counted. The works take turns run
+    by run, so a machine that speeds up or slows down meanwhile weighs on each alike."""
+    seconds: dict[str, list[float]] = {name: [] for name in works}
+    rows: dict[str, int] = {}
     for _ in range(runs):
-        started = time.perf_counter()
-        rows = work()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds), rows
+        for name, work in works.items():
+            started = time.perf_counter()
+            rows[name] = work()
+            seconds[name].append(time.perf_counter() - started)
+    return {name: (statistics.median(seconds[name]), rows[name]) for name in works}
 
 
 def main() -> None:
@@ -93,13 +98,11 @@ def main() -> None:
             upload_csv_file(s3, path, args.bucket, f"stages/{args.table}.csv", {})
             return 0
 
-        stages = {
-            "parse_only": timed(args.runs, parse_only),
-            "parse_csv": timed(args.runs, parse_and_write),
-            "fetch": timed(args.runs, fetch),
-        }
+        stages = timed_in_turn(
+            args.runs, {"parse_only": parse_only, "parse_csv": parse_and_write, "fetch": fetch}
+        )
         os.replace(spool_path, os.path.join(scratch, "upload.csv"))  # The last fetch's file.
-        stages["upload"] = timed(args.runs, upload)
+        stages.update(timed_in_turn(args.runs, {"upload": upload}))
     print(
         json.dumps(
             {

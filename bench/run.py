@@ -270,7 +270,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"### Where the time goes ({stages['rows']:,} {stages['table']} rows)",
             "",
             "Measured by `bench/refresh_stages.py` in one warm process (medians of"
-            f" {stages['runs']}), each stage the difference between two cumulative runs: parsing"
+            f" {stages['runs']}, the configurations taking turns run by run), each stage the"
+            " difference between two cumulative runs: parsing"
             f" alone ({stages['ijson_backend']}, from a file), then with the rows written to the"
             " spool as the export writes them, then the whole fetch from the simulator, and the"
             " upload.",
