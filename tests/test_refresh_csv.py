@@ -20,10 +20,14 @@ from refresh_partner_data.datasets import COLUMNS, declared_columns
 SALE = declared_columns("sale")
 
 
-def write(rows, tmp_path, declared=()) -> bytes:
+def write(rows, tmp_path, declared=(), *, batched=False) -> bytes:
+    """The CSV of ``rows``, added one by one (``add``), or all at once (``add_all``)."""
     spool = CsvSpool(str(tmp_path / "rows.spool"), declared)
-    for row in rows:
-        spool.add(row)
+    if batched:
+        spool.add_all(iter(rows))
+    else:
+        for row in rows:
+            spool.add(row)
     with spool.stream() as stream:
         data = stream.read()
     spool.discard()
@@ -321,15 +325,6 @@ def test_round_trip_keeps_every_value(tmp_path_factory, rows):
 # Batches (add_all) ------------------------------------------------------------------------------
 
 
-def write_all(rows, tmp_path, declared=()) -> bytes:
-    spool = CsvSpool(str(tmp_path / "batched.spool"), declared)
-    spool.add_all(iter(rows))
-    with spool.stream() as stream:
-        data = stream.read()
-    spool.discard()
-    return data
-
-
 CATEGORY = declared_columns("category")
 plain_values = st.none() | st.integers() | st.text(alphabet=st.characters(exclude_categories=["Cs"]))
 other_values = (
@@ -348,7 +343,7 @@ category_rows = st.fixed_dictionaries(
 @given(rows=st.lists(category_rows, max_size=12))
 def test_a_batch_is_written_as_row_by_row_adding_writes_it(tmp_path_factory, rows):
     folder = tmp_path_factory.mktemp("csv")
-    assert write_all(rows, folder, CATEGORY) == write(rows, folder, CATEGORY)
+    assert write(rows, folder, CATEGORY, batched=True) == write(rows, folder, CATEGORY)
 
 
 def test_plain_rows_are_written_by_the_batch_and_others_row_by_row(tmp_path, monkeypatch):
@@ -357,7 +352,7 @@ def test_plain_rows_are_written_by_the_batch_and_others_row_by_row(tmp_path, mon
     added = []
     original = CsvSpool.add
     monkeypatch.setattr(CsvSpool, "add", lambda self, row: (added.append(row), original(self, row)))
-    data = write_all(plain, tmp_path, CATEGORY)
+    data = write(plain, tmp_path, CATEGORY, batched=True)
     assert added == plain[2048:]
     monkeypatch.setattr(CsvSpool, "add", original)
     assert data == write(plain, tmp_path, CATEGORY)
@@ -365,12 +360,12 @@ def test_plain_rows_are_written_by_the_batch_and_others_row_by_row(tmp_path, mon
 
 
 def test_keys_in_another_order_are_written_in_the_declared_order(tmp_path):
-    data = write_all([{"isActive": 1, "id": 2, "name": "x"}] * 3, tmp_path, CATEGORY)
+    data = write([{"isActive": 1, "id": 2, "name": "x"}] * 3, tmp_path, CATEGORY, batched=True)
     assert read(data) == [["id", "name", "isActive"], *[["2", "x", "1"]] * 3]
 
 
 def test_a_single_declared_column_is_written_by_the_batch(tmp_path):
-    assert read(write_all([{"id": 7}, {"id": None}, {"id": "a"}], tmp_path, (("id",),))) == [
+    assert read(write([{"id": 7}, {"id": None}, {"id": "a"}], tmp_path, (("id",),), batched=True)) == [
         ["id"],
         ["7"],
         [""],

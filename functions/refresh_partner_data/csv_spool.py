@@ -167,10 +167,7 @@ class CsvSpool:
         try:
             self._writer.writerows(values)
         except UnicodeEncodeError:
-            raise RowError(
-                f"row {self.rows + _first_unencodable(values) + 1}: a string that UTF-8 cannot carry"
-                " (a lone surrogate)"
-            ) from None
+            raise _unencodable(self.rows + _first_unencodable(values) + 1) from None
         self.rows += len(batch)
         return True
 
@@ -183,9 +180,7 @@ class CsvSpool:
         except RowError as error:
             raise RowError(f"row {self.rows + 1}: {error}") from None
         except UnicodeEncodeError:
-            raise RowError(
-                f"row {self.rows + 1}: a string that UTF-8 cannot carry (a lone surrogate)"
-            ) from None
+            raise _unencodable(self.rows + 1) from None
         except RecursionError:
             raise RowError(f"row {self.rows + 1}: values nested deeper than {MAX_DEPTH} levels") from None
         self.rows += 1
@@ -283,6 +278,10 @@ def _values_getter(names: list[str]) -> Any:
         (name,) = names
         return lambda row: (row[name],)
     return itemgetter(*names)
+
+
+def _unencodable(row_number: int) -> RowError:
+    return RowError(f"row {row_number}: a string that UTF-8 cannot carry (a lone surrogate)")
 
 
 def _first_unencodable(rows: list[tuple[Any, ...]]) -> int:
