@@ -1,13 +1,15 @@
-"""The lean parser of version listings gives exactly what botocore's own parser gives."""
+"""The lean parser of version listings gives exactly what botocore's own parser gives, and botocore's
+check of S3's 200 answers for an error is skipped only for a whole listing."""
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError, RestXMLParser
 
 from lambda_shared import aws, listing_parser
 from lambda_shared.listing_parser import LeanParserFactory, LeanRestXMLParser
 from stand_ins.s3_model import S3Model
-from support import put_versions
+from support import MODEL_BUCKET, put_versions
 
 OPERATION = (
     boto3.session.Session()
@@ -137,3 +139,55 @@ def test_real_listings_from_the_model_parse_the_same(monkeypatch):
     for body in bodies:
         ours, botocores = both(body)
         assert ours == botocores
+
+
+# S3's 200 answers holding an error ---------------------------------------------------------------
+
+DELETE_OBJECTS = OPERATION.service_model.operation_model("DeleteObjects")
+S3_ERROR = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code></Error>'
+
+
+def status_after_check(operation, body: bytes) -> int:
+    response = {"status_code": 200, "headers": {}, "body": body}
+    listing_parser.handle_200_error(operation_model=operation, response_dict=response)
+    return response["status_code"]
+
+
+def test_a_whole_listing_is_not_parsed_again_for_an_error(monkeypatch):
+    def refuse(*_args):
+        raise AssertionError("parsed for an error")
+
+    monkeypatch.setattr(listing_parser.handlers, "_looks_like_special_case_error", refuse)
+    assert status_after_check(OPERATION, EVERY_FIELD + b"\n") == 200
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        (OPERATION, EVERY_FIELD[:-40]),  # cut short: S3 sent part of it
+        (OPERATION, S3_ERROR),
+        (OPERATION, EVERY_FIELD.replace(b"</ListVersionsResult>", b"</ListVersionsResult><x>")),
+        (DELETE_OBJECTS, S3_ERROR),
+    ],
+    ids=["listing-cut-short", "listing-error", "listing-then-more", "delete-error"],
+)
+def test_any_other_answer_is_checked_by_botocore_and_an_error_becomes_a_500(operation, body):
+    assert listing_parser.BOTOCORE_200_CHECK is not None, "botocore still has its check"
+    assert status_after_check(operation, body) == 500
+
+
+def test_the_functions_clients_check_with_it_instead_of_botocore():
+    emitter = aws.client("s3").meta.events
+    handlers = list(emitter._emitter._handlers.prefix_search("before-parse.s3.ListObjectVersions"))
+    assert listing_parser.handle_200_error in handlers
+    assert listing_parser.BOTOCORE_200_CHECK not in handlers
+
+
+def test_a_listing_cut_short_by_the_server_comes_back_as_a_500(model, monkeypatch):
+    # End to end through the client: botocore turns the cut answer into a 500 (which the purge retries).
+    real_list = S3Model.list_versions
+    monkeypatch.setattr(S3Model, "list_versions", lambda self, *args: real_list(self, *args)[:-30])
+    model.put(MODEL_BUCKET, "sale/1.csv")
+    with pytest.raises(ClientError) as raised:
+        aws.client("s3", attempts=1).list_object_versions(Bucket=MODEL_BUCKET)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

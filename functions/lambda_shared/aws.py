@@ -13,7 +13,8 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambda_shared.listing_parser import LeanParserFactory
+from lambda_shared.delete_serializer import use_lean_serializer
+from lambda_shared.listing_parser import BOTOCORE_200_CHECK, LeanParserFactory, handle_200_error
 
 #: Enough connections for the purge's parallel deletes and the refresh's parallel uploads.
 MAX_POOL_CONNECTIONS = 16
@@ -27,6 +28,10 @@ def _session() -> boto3.session.Session:
     # functions read none of them, and parsing the 1,000 LastModified dates of a listing page is
     # about half the CPU the purge spends on that page.
     core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
+    if BOTOCORE_200_CHECK is not None:
+        events = core.get_component("event_emitter")
+        events.unregister("before-parse.s3.*", BOTOCORE_200_CHECK)
+        events.register_first("before-parse.s3.*", handle_200_error)
     return boto3.session.Session(botocore_session=core)
 
 
@@ -45,7 +50,8 @@ def client(
     ``attempts`` counts the first try (1: botocore never retries, the caller does, on its clock).
     botocore's own ``max_attempts`` counts only the retries: ``total_max_attempts`` is the total.
     ``validate_parameters=False`` skips botocore's check of every request's parameters against the
-    API model, for a caller whose parameters are built by its own code, not taken from input.
+    API model, for a caller whose parameters are built by its own code, not taken from input; such an
+    S3 client also writes DeleteObjects bodies with ``delete_serializer`` instead of ElementTree.
     """
     config = Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
@@ -54,7 +60,10 @@ def client(
         read_timeout=read_timeout,
         parameter_validation=validate_parameters,
     )
-    return _session().client(service, config=config)
+    created = _session().client(service, config=config)
+    if not validate_parameters:
+        use_lean_serializer(created)
+    return created
 
 
 def error_code(error: BaseException) -> str:

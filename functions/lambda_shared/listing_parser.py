@@ -9,6 +9,12 @@ in a fraction of the time.
 Only ``LEAN_SHAPES`` go this way, and only while the shape holds what the compiler knows (strings,
 booleans, integers, timestamps, structures, flattened lists); any other shape, every header, the
 response metadata and every error answer stay with botocore's own parser.
+
+Before any parser, botocore checks every 200 answer of S3 for an error inside (S3 may send one
+with a 200 status) by parsing the whole body: 10 ms for a page of 1,000 versions, more than half
+of the 16 ms the parse itself takes. ``handle_200_error`` skips that check for a version listing
+that ends with its own closing tag: it is neither the truncated answer the check is there for nor
+an ``<Error>``. Every other answer is checked by botocore's handler, as before.
 """
 
 from __future__ import annotations
@@ -18,11 +24,17 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
-from botocore.model import Shape
+from botocore import handlers
+from botocore.model import OperationModel, Shape
 from botocore.parsers import ResponseParserFactory, RestXMLParser
 
 #: Output shapes parsed here (S3's ListObjectVersions).
 LEAN_SHAPES = frozenset({"ListObjectVersionsOutput"})
+
+#: How a whole answer of these operations ends.
+_CLOSING_TAGS = {"ListObjectVersions": b"</ListVersionsResult>"}
+#: botocore's check of S3's 200 answers, or None where botocore has none by this name.
+BOTOCORE_200_CHECK = getattr(handlers, "_handle_200_error", None)
 
 #: Bounds the memory an answer full of made-up element names could take.
 _MAX_TAGS_REMEMBERED = 64
@@ -127,3 +139,13 @@ class LeanParserFactory(ResponseParserFactory):
         if protocol_name == "rest-xml":
             return LeanRestXMLParser(**self._defaults)
         return super().create_parser(protocol_name)
+
+
+def handle_200_error(operation_model: OperationModel, response_dict: dict[str, Any], **kwargs: Any) -> None:
+    """botocore's check of S3's 200 answers, skipped for a whole version listing."""
+    closing = _CLOSING_TAGS.get(operation_model.name)
+    body = response_dict.get("body")
+    if closing and isinstance(body, bytes) and body.rstrip().endswith(closing):
+        return
+    if BOTOCORE_200_CHECK is not None:
+        BOTOCORE_200_CHECK(operation_model=operation_model, response_dict=response_dict, **kwargs)
