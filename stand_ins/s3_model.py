@@ -25,12 +25,13 @@ Path-style requests only; signatures are not checked.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -56,6 +57,32 @@ class _Bucket:
     versioned: bool = True
     keys: dict[str, list[_Version]] = field(default_factory=dict)
     uploads: dict[str, str] = field(default_factory=dict)  # upload id -> key
+    #: The keys in S3's order (their UTF-8 bytes), sorted again only after a key was added: a
+    #: listing page starts at its marker by bisection, instead of sorting the bucket for every page
+    #: (which made the model's own cost grow with the bucket). Deleted keys stay until then, skipped.
+    _order: list[tuple[bytes, str]] = field(default_factory=list)
+    _added: bool = False
+
+    def entries(self, key: str) -> list[_Version]:
+        """The versions of ``key``, a new key's list added."""
+        found = self.keys.get(key)
+        if found is None:
+            found = self.keys[key] = []
+            self._added = True
+        return found
+
+    def keys_from(self, prefix: str, marker: str) -> Iterator[str]:
+        """The keys under ``prefix`` from ``marker`` on (itself included), in S3's order."""
+        if self._added:
+            self._order = sorted((_byte_order(key), key) for key in self.keys)
+            self._added = False
+        start = _byte_order(prefix)
+        position = bisect.bisect_left(self._order, (max(start, _byte_order(marker)),))
+        for ordered, key in self._order[position:]:
+            if not ordered.startswith(start):
+                return
+            if key in self.keys:
+                yield key
 
 
 @dataclass
@@ -99,7 +126,7 @@ class S3Model(BackgroundServer):
 
     def put(self, bucket: str, key: str, *, versions: int = 1, delete_marker: bool = False) -> None:
         with self._lock:
-            entries = self.buckets[bucket].keys.setdefault(key, [])
+            entries = self.buckets[bucket].entries(key)
             for _ in range(versions):
                 self._add_version(self.buckets[bucket], entries, _Version(self._new_version_id(bucket)))
             if delete_marker:
@@ -163,7 +190,7 @@ class S3Model(BackgroundServer):
         common_prefixes: list[str] = []
         truncated, next_key, next_version = False, "", ""
         with self._lock:
-            for key in sorted((k for k in bucket.keys if k.startswith(prefix)), key=_byte_order):
+            for key in bucket.keys_from(prefix, key_marker):
                 cut = key.find(delimiter, len(prefix)) if delimiter else -1
                 if cut >= 0:  # Rolled up into a common prefix, counted once, as one entry.
                     common = key[: cut + len(delimiter)]

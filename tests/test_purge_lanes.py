@@ -8,6 +8,7 @@ import pytest
 
 from purge_bucket import handler
 from purge_bucket.deletion import BucketPurger, PurgeCounts
+from purge_bucket.pacing import MIN_RATE
 from stand_ins.s3_model import RateLimit
 from support import EMPTY, MODEL_BUCKET
 
@@ -98,6 +99,57 @@ def test_a_throttled_prefix_slows_down_alone(model):
     assert purger._pacers["sale/"].throttled
     assert purger._pacers["sale/"].rate < purger._pacers["establishment/"].rate
     assert not purger._pacers["establishment/"].throttled
+
+
+class FastPrefixListedLate:
+    """The production client, listing b-fast/ 0.2 s late: the other lane's chunks are queued first."""
+
+    def __init__(self, s3):
+        self._s3 = s3
+
+    def __getattr__(self, name):
+        return getattr(self._s3, name)
+
+    def list_object_versions(self, **params):
+        if params.get("Prefix") == "b-fast/":
+            time.sleep(0.2)
+        return self._s3.list_object_versions(**params)
+
+
+def test_a_lane_waiting_for_its_slots_does_not_hold_back_the_others(model):
+    """Each lane deletes with workers of its own: a prefix paced at the floor, whose chunks wait in
+    their workers for slots booked far ahead, leaves another prefix its own pace."""
+    for i in range(200):
+        model.put(BUCKET, f"a-slow/{i:04d}.csv")
+    for i in range(1000):
+        model.put(BUCKET, f"b-fast/{i:04d}.csv")
+    purger = BucketPurger(
+        FastPrefixListedLate(handler.purge_s3_client()),
+        BUCKET,
+        workers=handler.DELETE_WORKERS,
+        listers=handler.LISTERS,
+    )
+    purger.pacer("a-slow/").rate = MIN_RATE  # 200 keys: 2 s of slots
+    fast_gone_after: list[float] = []
+
+    def watch_fast_prefix(started: float) -> None:
+        while time.monotonic() - started < 10:
+            with model._lock:
+                if not any(key.startswith("b-fast/") for key in model.buckets[BUCKET].keys):
+                    fast_gone_after.append(time.monotonic() - started)
+                    return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch_fast_prefix, args=(time.monotonic(),))
+    watcher.start()
+    result = purger.run(time.monotonic() + 60)
+    watcher.join()
+
+    assert result.complete
+    assert model.inventory(BUCKET) == EMPTY
+    # 0.2 s late, then 1,000 keys at 3,500 a second. Sharing the workers, it took 1.4 s or more.
+    assert fast_gone_after, "b-fast/ was not emptied"
+    assert fast_gone_after[0] < 1.0, f"b-fast/ emptied after {fast_gone_after[0]:.2f} s"
 
 
 @pytest.mark.slow(seconds=8)

@@ -33,7 +33,9 @@ def test_the_production_client_leaves_retries_and_waits_to_the_purge():
     assert config.retries == {"mode": "standard", "total_max_attempts": 1}
     assert (config.connect_timeout, config.read_timeout) == (deletion.CONNECT_TIMEOUT, deletion.READ_TIMEOUT)
     assert config.connect_timeout + config.read_timeout <= REQUEST_SECONDS
-    assert config.max_pool_connections >= handler.DELETE_WORKERS + handler.LISTERS, "a connection per thread"
+    # A connection for each thread that may send at once: every lane's listing and its workers.
+    lanes = handler.LISTERS + 1  # the listers' lanes, and the entries beside the prefixes
+    assert config.max_pool_connections >= lanes * (handler.DELETE_WORKERS + 1), "a connection per thread"
 
 
 def test_the_production_client_sends_what_deletion_builds_unchecked_and_the_others_check(model):

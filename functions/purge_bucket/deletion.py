@@ -345,15 +345,10 @@ class BucketPurger:
         result = PurgeResult()
         refused: set[tuple[str, str]] = set()
         confirmed_before = array("q")
-        with (
-            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="purge") as pool,
-            ThreadPoolExecutor(max_workers=self.listers, thread_name_prefix="purge-list") as listers,
-        ):
+        with ThreadPoolExecutor(max_workers=self.listers, thread_name_prefix="purge-list") as listers:
             while True:
                 current = _Pass(confirmed_before)
-                _Sweep(
-                    self, pool=pool, listers=listers, result=result, current=current, refused=refused
-                ).run()
+                _Sweep(self, listers=listers, result=result, current=current, refused=refused).run()
                 if result.refused or result.out_of_time or current.listed == 0:
                     return result
                 if current.made_no_progress():
@@ -607,6 +602,11 @@ class _Sweep:
     the entries beside them deleted from that page. Otherwise (a flat bucket, or thousands of
     small prefixes) the versions are one lane, listed page by page.
 
+    Each lane deletes with workers of its own (``workers`` of them): a chunk waits for its pacer's
+    slot in the worker that took it, so with workers shared, the chunks of one lane booked ahead at
+    its rate held the workers the other lanes needed (three prefixes went at 2.1 times one prefix's
+    rate; 2.5 times with a pool each).
+
     A lane that S3 refuses, or that runs out of time, stops the others from listing further; what
     is in flight is waited for and recorded first.
     """
@@ -615,14 +615,12 @@ class _Sweep:
         self,
         purger: BucketPurger,
         *,
-        pool: ThreadPoolExecutor,
         listers: ThreadPoolExecutor,
         result: PurgeResult,
         current: _Pass,
         refused: set[tuple[str, str]],
     ) -> None:
         self.purger = purger
-        self.pool = pool
         self.listers = listers
         self.result = result
         self.current = current
@@ -685,7 +683,7 @@ class _Sweep:
         self, pages: Iterator[_Page], work: Callable[[list[Any]], _Outcome], chunk_size: Callable[[], int]
     ) -> None:
         """Runs ``work`` on each listed page, in chunks of ``chunk_size()`` entries spread over the
-        workers, while the listing goes on.
+        lane's workers, while the listing goes on.
 
         The entry a listing resumes after (its marker) is held back until the next page has been
         listed: some S3 implementations (moto among them) lose their place, and skip the rest of
@@ -694,23 +692,24 @@ class _Sweep:
         """
         in_flight: deque[Future[_Outcome]] = deque()
         held: list[Any] = []
-        try:
-            for page in pages:
-                self._listed(page.entries)
-                ready = held + [entry for entry in page.entries if entry.identity != page.resume_after]
-                held = [entry for entry in page.entries if entry.identity == page.resume_after]
-                while ready:
-                    size = chunk_size()
-                    in_flight.append(self.pool.submit(work, ready[:size]))
-                    ready = ready[size:]
-                # Bounded: a few pages in memory at most.
-                while len(in_flight) > IN_FLIGHT_PER_WORKER * self.purger.workers:
+        with ThreadPoolExecutor(max_workers=self.purger.workers, thread_name_prefix="purge") as pool:
+            try:
+                for page in pages:
+                    self._listed(page.entries)
+                    ready = held + [entry for entry in page.entries if entry.identity != page.resume_after]
+                    held = [entry for entry in page.entries if entry.identity == page.resume_after]
+                    while ready:
+                        size = chunk_size()
+                        in_flight.append(pool.submit(work, ready[:size]))
+                        ready = ready[size:]
+                    # Bounded: a few pages in memory at most.
+                    while len(in_flight) > IN_FLIGHT_PER_WORKER * self.purger.workers:
+                        self._record(in_flight.popleft().result())
+                if held:
+                    in_flight.append(pool.submit(work, held))
+            finally:
+                while in_flight:
                     self._record(in_flight.popleft().result())
-            if held:
-                in_flight.append(self.pool.submit(work, held))
-        finally:
-            while in_flight:
-                self._record(in_flight.popleft().result())
 
     def _listed(self, entries: list[Any]) -> None:
         with self._lock:

@@ -49,12 +49,17 @@ DIRECT_DEADLINE_SECONDS = 50.0
 #: Kept from the purge for what follows it: storing the next hop's key, then scheduling the hop
 #: (one SSM and one Lambda request, each at most REQUEST_SECONDS), and answering.
 RESERVE_SECONDS = 2 * REQUEST_SECONDS + 1.0
+#: Delete requests in flight per lane (a prefix listed on its own, or the multipart uploads).
 DELETE_WORKERS = 16
-#: Prefixes listed at once (the multipart uploads take one of them).
+#: Lanes listed at once (the multipart uploads take one of them); the entries beside the prefixes
+#: are one more lane.
 LISTERS = 4
 #: Every client makes one attempt per request, bounded by these timeouts; retries are the
 #: purge's own, on its clock.
 BOUNDED = {"attempts": 1, "connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT}
+
+#: A connection for every thread that may send a request at once: each lane's listing and its workers.
+CONNECTIONS = (LISTERS + 1) * (DELETE_WORKERS + 1)
 
 UNAUTHORIZED = "Unauthorized"
 
@@ -257,7 +262,7 @@ def purge_s3_client() -> Any:
     checked by request.py), so botocore's check of each one is skipped: checking the keys of a
     DeleteObjects took about a quarter of the purge's CPU.
     """
-    return aws.client("s3", **BOUNDED, pool_connections=DELETE_WORKERS + LISTERS, validate_parameters=False)
+    return aws.client("s3", **BOUNDED, pool_connections=CONNECTIONS, validate_parameters=False)
 
 
 def _purger(bucket: str, prefix: str) -> BucketPurger:
