@@ -204,8 +204,6 @@ class S3Model(BackgroundServer):
                     common_prefixes.append(common)
                     next_key, next_version = common, ""
                     continue
-                if key_marker and _byte_order(key) < _byte_order(key_marker):
-                    continue
                 versions = list(reversed(bucket.keys[key]))
                 if key == key_marker:
                     ids = [v.version_id for v in versions]
