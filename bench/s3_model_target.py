@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.s3_beside_moto import S3BesideMoto
-from stand_ins.s3_model import RateLimit, S3Model
+from stand_ins.s3_model import DeletesAdmitted, RateLimit, S3Model
 
 #: The lower end of the "roughly 100-200 milliseconds" S3 documents for small objects (User Guide,
 #: "Performance guidelines for Amazon S3": retry requests for latency-sensitive applications).
@@ -77,6 +77,17 @@ class S3ModelTarget(S3BesideMoto):
         counts = dict(self._model.requests)
         self._model.requests.clear()
         return counts
+
+    def deletes_admitted(self) -> DeletesAdmitted:
+        """The deletes the model accepted since it was reset: the rate a contender kept once it
+        was deleting, without the start and the round trips before its first delete."""
+        assert self._model is not None
+        return self._model.admitted
+
+    def slowdowns(self) -> int:
+        """How many requests the model refused with ``SlowDown`` since it was reset."""
+        assert self._model is not None
+        return self._model.slowed_down
 
     def fill_purge_bucket(
         self, bucket: str, objects: int, *, marker_every: int = 10, uploads: int = 5

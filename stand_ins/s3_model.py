@@ -93,6 +93,33 @@ class RateLimit:
     window_seconds: float = 1.0
 
 
+@dataclass
+class DeletesAdmitted:
+    """The deletes the model accepted: when it accepted the first request and the last, and how
+    many keys they held."""
+
+    first: float | None = None
+    last: float | None = None
+    keys: int = 0
+    first_keys: int = 0
+
+    def add(self, moment: float, keys: int) -> None:
+        if self.first is None:
+            self.first, self.first_keys = moment, keys
+        self.last = moment
+        self.keys += keys
+
+    def per_second(self) -> float | None:
+        """The rate kept from the first accepted request to the last; None for fewer than two.
+
+        The first request's keys are left out: n requests span n - 1 intervals, so an even stream
+        of requests gives its own rate.
+        """
+        if self.first is None or self.last is None or self.last <= self.first:
+            return None
+        return (self.keys - self.first_keys) / (self.last - self.first)
+
+
 class S3Model(BackgroundServer):
     def __init__(
         self,
@@ -111,6 +138,7 @@ class S3Model(BackgroundServer):
         self.buckets: dict[str, _Bucket] = {}
         self.requests: dict[str, int] = defaultdict(int)
         self.slowed_down = 0
+        self.admitted = DeletesAdmitted()
         self._lock = threading.Lock()
         self._deletes: dict[str, deque[float]] = defaultdict(deque)
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -160,9 +188,11 @@ class S3Model(BackgroundServer):
 
     def _admit_deletes(self, keys: list[str]) -> bool:
         """Counts these deletes against their prefixes' rate; False when one prefix is over it."""
-        if self.delete_rate is None:
-            return True
         now = time.monotonic()
+        if self.delete_rate is None:
+            with self._lock:
+                self.admitted.add(now, len(keys))
+            return True
         by_prefix: dict[str, int] = defaultdict(int)
         for key in keys:
             by_prefix[key.split("/", 1)[0] + "/" if "/" in key else ""] += 1
@@ -177,6 +207,7 @@ class S3Model(BackgroundServer):
                     return False
             for prefix, count in by_prefix.items():
                 self._deletes[prefix].extend([now] * count)
+            self.admitted.add(now, len(keys))
         return True
 
     # Operations ----------------------------------------------------------------------------------

@@ -51,6 +51,15 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
         assert f"purge_on_{server}_speed_vs_original runbook" in results["headlines"]
     for server in models:
         assert purge[server, "original runbook"]["skipped"] == "not modelled"
+        ours = purge[server, "partner-data purge"]
+        assert ours["median_deleting_entries_per_second"] > 0, server
+        assert ours["median_slowdowns"] >= 0
+        assert ours["limit_entries_per_second"] == 3500 * (3 if "3-prefixes" in server else 1)
+        assert f"purge_on_{server}_deleting_share_of_limit" in results["headlines"]
+        assert ours["median_warm_entries_per_second"] > 0
+    assert "median_deleting_entries_per_second" not in purge["moto", "partner-data purge"]
+    for server in ("s3-model-3-prefixes", "s3-model-3-prefixes-sustained"):
+        assert f"purge_on_{server}_deleting_vs_one_prefix" in results["headlines"]
     assert purge["s3-model-sustained", "partner-data purge"]["objects"] == 600
     assert purge["s3-model", "partner-data purge"]["objects"] == 300
     assert {case["table"] for case in results["refresh"]} == {"establishment", "sale"}
@@ -62,6 +71,7 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert "| moto | partner-data purge |" in table
     assert "| seaweedfs | partner-data purge |" in table
     assert "Rows on `s3-model*` are **a model, not S3**" in table
+    assert "| s3-model-sustained | partner-data purge |" in table.split("While deleting, measured by the model")[1]
     assert "**left data behind**" in table
     assert "| establishment | 20,000 | naive |" in table
     assert results["headlines"]["refresh_rows"] == 20_000
