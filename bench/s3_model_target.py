@@ -47,9 +47,10 @@ class S3ModelTarget(S3BesideMoto):
             "-sustained" if objects else ""
         )
         size = f", {objects:,} objects" if objects else ""
+        under = "1 prefix" if prefixes == 1 else f"{prefixes} prefixes"
         self.label = (
             f"a model of S3 ({latency_seconds * 1000:.0f} ms per request,"
-            f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {prefixes} prefixes{size})"
+            f" {deletes_per_second:,.0f} deletes/s per prefix, keys under {under}{size})"
         )
         self._model: S3Model | None = None
         self.endpoint = ""
