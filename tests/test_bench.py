@@ -71,7 +71,10 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert "| moto | partner-data purge |" in table
     assert "| seaweedfs | partner-data purge |" in table
     assert "Rows on `s3-model*` are **a model, not S3**" in table
-    assert "| s3-model-sustained | partner-data purge |" in table.split("While deleting, measured by the model")[1]
+    assert (
+        "| s3-model-sustained | partner-data purge |"
+        in table.split("While deleting, measured by the model")[1]
+    )
     assert "**left data behind**" in table
     assert "| establishment | 20,000 | naive |" in table
     assert results["headlines"]["refresh_rows"] == 20_000

@@ -31,7 +31,9 @@ def test_only_the_deletes_the_model_accepted_count(model):
     s3 = boto3.client("s3", config=Config(retries={"total_max_attempts": 1}))
 
     def delete(keys):
-        s3.delete_objects(Bucket=MODEL_BUCKET, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True})
+        s3.delete_objects(
+            Bucket=MODEL_BUCKET, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+        )
 
     delete([f"sale/{i:02d}.csv" for i in range(8)])
     with pytest.raises(ClientError, match="SlowDown"):
