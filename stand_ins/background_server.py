@@ -5,6 +5,7 @@ The partner API simulator, the API Gateway stand-in and the local AWS endpoint a
 
 from __future__ import annotations
 
+import signal
 import socketserver
 import threading
 from typing import Self
@@ -35,13 +36,19 @@ class BackgroundServer:
         self._thread.join(timeout=5)
 
     def serve_until_interrupted(self) -> None:
-        """Serves in the calling thread until Ctrl-C (the command-line use)."""
+        """Serves until Ctrl-C or SIGTERM (the command-line use).
+
+        The handlers are installed, not inherited: a process started in the background of a
+        script inherits SIGINT ignored, and would otherwise never stop on Ctrl-C.
+        """
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        self.start()
         try:
-            self.server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            stop.wait()
         finally:
-            self.server.server_close()
+            self.stop()
 
     def __enter__(self) -> Self:
         return self.start()

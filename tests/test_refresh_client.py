@@ -1,5 +1,6 @@
 import json
 import random
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -166,13 +167,16 @@ def test_unknown_table_names_are_refused_by_the_generator():
         list(rows_json("users", DAY, Volume()))
 
 
-def test_simulator_command_line_serves_until_interrupted():
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_simulator_command_line_serves_until_interrupted(stop_signal):
     command = ["--token", "tok", "--establishments", "3", "--fail-first", "1"]
     process = subprocess.Popen(
         [sys.executable, "-m", "stand_ins.partner_api_simulator", *command],
         cwd=Path(__file__).parents[1],
         stdout=subprocess.PIPE,
         text=True,
+        # As a script's background job starts it: Ctrl-C must still stop it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )
     try:
         line = process.stdout.readline()
@@ -183,5 +187,5 @@ def test_simulator_command_line_serves_until_interrupted():
             [{"id": i, "cnpj": cnpj(i)} for i in (1, 2, 3)],
         )
     finally:
-        process.send_signal(2)
+        process.send_signal(stop_signal)
         assert process.wait(timeout=10) == 0
