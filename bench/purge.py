@@ -217,7 +217,7 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
             min(a["entries_per_second"] for a in attempts),
             max(a["entries_per_second"] for a in attempts),
         ],
-        **_model_medians(attempts),
+        **_model_medians(setup.s3, attempts),
         "left": median["left"],
         "left_behind": any(sum(a["left"].values()) for a in attempts),
         "outcome": median["outcome"],
@@ -228,22 +228,20 @@ def _model_figures(s3: BenchS3 | SeaweedBenchS3 | S3ModelTarget) -> dict[str, An
     """What only the model of S3 measures: the rate kept while deleting, and its SlowDowns."""
     if not isinstance(s3, S3ModelTarget):
         return {}
-    return {
-        "deleting_entries_per_second": s3.deletes_admitted().per_second(),
-        "slowdowns": s3.slowdowns(),
-        "limit_entries_per_second": s3.deletes_per_second * s3.prefixes,
-    }
+    return {"deleting_entries_per_second": s3.deletes_admitted().per_second(), "slowdowns": s3.slowdowns()}
 
 
-def _model_medians(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def _model_medians(
+    s3: BenchS3 | SeaweedBenchS3 | S3ModelTarget, attempts: list[dict[str, Any]]
+) -> dict[str, Any]:
     rates = [a["deleting_entries_per_second"] for a in attempts if a.get("deleting_entries_per_second")]
-    if not rates:
+    if not isinstance(s3, S3ModelTarget) or not rates:
         return {}
     return {
         "median_deleting_entries_per_second": statistics.median(rates),
         "range_deleting_entries_per_second": [min(rates), max(rates)],
         "median_slowdowns": statistics.median(a["slowdowns"] for a in attempts),
-        "limit_entries_per_second": attempts[0]["limit_entries_per_second"],
+        "limit_entries_per_second": s3.deletes_per_second * s3.prefixes,
     }
 
 

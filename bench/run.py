@@ -170,20 +170,18 @@ def headlines(results: dict[str, Any]) -> dict[str, Any]:
             lines[f"purge_on_{server}_deleting_share_of_limit"] = round(
                 deleting / ours["limit_entries_per_second"], 2
             )
+            # The same target with its keys under one prefix, for the three-prefix targets.
+            one_prefix_server = server.replace("-3-prefixes", "")
             one_prefix = next(
                 (
-                    r
+                    r.get("median_deleting_entries_per_second")
                     for r in results["purge"]
-                    if r["server"] == server.replace("-3-prefixes", "")
-                    and r["name"] == ours["name"]
-                    and r.get("median_deleting_entries_per_second")
+                    if r["server"] == one_prefix_server and r["name"] == ours["name"]
                 ),
                 None,
             )
-            if one_prefix is not None and one_prefix is not ours:
-                lines[f"purge_on_{server}_deleting_vs_one_prefix"] = round(
-                    deleting / one_prefix["median_deleting_entries_per_second"], 2
-                )
+            if one_prefix_server != server and one_prefix:
+                lines[f"purge_on_{server}_deleting_vs_one_prefix"] = round(deleting / one_prefix, 2)
     establishment = [c for c in results["refresh"] if c["table"] == "establishment"]
     if establishment:
         largest, smallest = establishment[-1], establishment[0]
