@@ -21,7 +21,6 @@ import shlex
 import signal
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from stand_ins.api_gateway import describe
+from stand_ins.background_server import wait_for_interrupt
 from stand_ins.local_system import TIMEZONE, LocalSystem
 from stand_ins.synthetic_partner_data import Volume, row_count
 
@@ -153,13 +153,6 @@ def run(stack: LocalSystem, narrator: Narrator, *, purge: bool = True) -> dict[s
 def curl_command(stack: LocalSystem) -> str:
     payload = json.dumps({"bucket_name": stack.bucket, "password": stack.password})
     return f"curl -sS -X POST {stack.purge_url} -H 'Content-Type: application/json' -d {shlex.quote(payload)}"
-
-
-def wait_for_interrupt() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

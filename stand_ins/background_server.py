@@ -36,17 +36,10 @@ class BackgroundServer:
         self._thread.join(timeout=5)
 
     def serve_until_interrupted(self) -> None:
-        """Serves until Ctrl-C or SIGTERM (the command-line use).
-
-        The handlers are installed, not inherited: a process started in the background of a
-        script inherits SIGINT ignored, and would otherwise never stop on Ctrl-C.
-        """
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        """Serves until Ctrl-C or SIGTERM (the command-line use)."""
         self.start()
         try:
-            stop.wait()
+            wait_for_interrupt()
         finally:
             self.stop()
 
@@ -55,3 +48,15 @@ class BackgroundServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def wait_for_interrupt() -> None:
+    """Returns on Ctrl-C or SIGTERM (call it from the main thread).
+
+    The handlers are installed, not inherited: a process started in the background of a script
+    inherits SIGINT ignored, and would otherwise never stop on Ctrl-C.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
