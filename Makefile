@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check lock-dev lock-checkov lock-mutation clean
+.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check asl-validator lock-dev lock-checkov lock-mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,8 +32,17 @@ format: venv ## Format the Python code
 	$(BIN)/ruff check --fix .
 
 PYTEST_WORKERS ?= 2
-test: lint terraform-check ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
+test: lint terraform-check asl-validator ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
+
+ASL_DIR := requirements/asl-validator
+ASL_VALIDATOR := $(ASL_DIR)/node_modules/.bin/asl-validator
+
+$(ASL_VALIDATOR): $(ASL_DIR)/package-lock.json
+	npm ci --prefix $(ASL_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+asl-validator: $(ASL_VALIDATOR) ## Install asl-validator (npm, pinned), which the tests run over the purge job's definition
 
 terraform-check: terraform-test checkov tf-static-check ## Every check of terraform/ that runs before pytest
 

@@ -26,6 +26,7 @@ from bench.counting_s3 import BenchS3
 from bench.s3_model_target import S3ModelTarget
 from bench.seaweedfs_s3 import SeaweedBenchS3
 from stand_ins.lambda_host import LambdaProcess
+from stand_ins.local_system import JOBS_TABLE, create_jobs_table
 
 HERE = Path(__file__).resolve().parent
 BUCKET = "bench-purge"
@@ -60,7 +61,12 @@ class Contender:
 
 
 def _ours(setup: Setup) -> tuple[str, float | None]:
-    env = {**setup.s3.environment(), "PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET}
+    env = {
+        **setup.s3.environment(),
+        "PASSWORD_PARAMETER": PASSWORD_PARAMETER,
+        "ALLOWED_BUCKETS": BUCKET,
+        "JOBS_TABLE": JOBS_TABLE,
+    }
     with LambdaProcess.of_package(
         setup.code_dir, setup.runtime_dir, env=env, python=setup.python, stderr=subprocess.DEVNULL
     ) as function:
@@ -70,7 +76,7 @@ def _ours(setup: Setup) -> tuple[str, float | None]:
         if not warm_up.get("ok") or warm_up["result"]["statusCode"] != HTTPStatus.UNAUTHORIZED:
             return f"warm-up answered {warm_up.get('result', warm_up)}", None
         # The direct-invocation shape: no API Gateway 29 s budget, so a large bucket is purged in
-        # one invocation here instead of continuing in the background.
+        # one invocation here instead of in a job (the job's lanes: bench/purge_job.py).
         started = time.perf_counter()
         reply = function.invoke({"bucket_name": BUCKET, "password": PASSWORD})
         warm = time.perf_counter() - started
@@ -165,6 +171,7 @@ def run_contender(setup: Setup, contender: Contender, objects: int, runs: int) -
     for _ in range(runs):
         setup.s3.reset()
         setup.s3.client("ssm").put_parameter(Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString")
+        create_jobs_table(setup.s3.client("dynamodb"))
         before = setup.s3.fill_purge_bucket(BUCKET, objects)
         cpu_before = _children_cpu_seconds()
         started = time.perf_counter()

@@ -6,7 +6,8 @@
 Writes bench/results.json and bench/results.md (the figures, the machine, the date). Everything
 runs against servers this command starts on loopback and stops: the purge on moto's S3,
 SeaweedFS and a model of real S3's limits (one prefix, then three; ``--servers`` to choose), the
-refresh on moto with the partner API simulator. ``--quick`` is a smoke run: small sizes, one run,
+purge job's lanes on the model (``bench/purge_job.py``), the refresh on moto with the partner API
+simulator. ``--quick`` is a smoke run: small sizes, one run,
 only the contenders that need no extra tools (the test suite runs it).
 """
 
@@ -25,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import purge, refresh
+from bench import purge, purge_job, refresh
 from bench.counting_s3 import BenchS3
 from bench.s3_model_target import DEFAULT_DELETES_PER_SECOND, DEFAULT_LATENCY_SECONDS, S3ModelTarget
 from bench.seaweedfs_s3 import SeaweedBenchS3
@@ -82,8 +83,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "model_latency_ms": args.model_latency_ms,
         "model_deletes_per_second": args.model_deletes_per_second,
         "runs": args.runs,
+        "job_objects": args.job_objects,
     }
-    results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": []}
+    results: dict[str, Any] = {"meta": meta, "purge": [], "refresh": [], "purge_job": []}
     purge_code = unpack(dist / "purge_bucket.zip", work / "purge")
     for server in args.servers if "purge" in args.what else ():
         with SERVERS[server](args) as s3:
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             setup = purge.Setup(s3, purge_code, runtime_dir, python, tools_dir)
             for contender in purge.CONTENDERS:
                 results["purge"].append(run_purge(setup, contender, args))
+    if "job" in args.what:
+        results["purge_job"] = purge_job.run(job_settings(args), dist / "purge_bucket.zip")
     if "refresh" not in args.what:
         return {**results, "headlines": headlines(results)}
     with BenchS3() as s3:
@@ -136,6 +140,15 @@ SERVERS: dict[str, Callable[[argparse.Namespace], Any]] = {
         objects=args.sustained_objects,
     ),
 }
+
+
+def job_settings(args: argparse.Namespace) -> purge_job.Settings:
+    return purge_job.Settings(
+        args.job_objects,
+        args.model_latency_ms / 1000,
+        args.model_deletes_per_second,
+        (1, 8) if args.quick else purge_job.CONCURRENCIES,
+    )
 
 
 def run_purge(setup: purge.Setup, contender: purge.Contender, args: argparse.Namespace) -> dict[str, Any]:
@@ -202,6 +215,15 @@ def headlines(results: dict[str, Any]) -> dict[str, Any]:
         lines["refresh_rss_growth_from_rows"] = smallest["rows"]
     if stages := results.get("refresh_stages"):
         lines["refresh_share_of_parse_only_rate"] = round(stages["export_share_of_parse_only"], 2)
+    jobs = {r["concurrency"]: r for r in results.get("purge_job", []) if r.get("deleting_entries_per_second")}
+    for concurrency, r in jobs.items():
+        share = r["deleting_entries_per_second"] / r["limit_entries_per_second"]
+        lines[f"purge_job_{concurrency}_lanes_deleting_share_of_limit"] = round(share, 2)
+    if 1 in jobs and len(jobs) > 1:
+        most = max(jobs)
+        lines[f"purge_job_{most}_lanes_speed_vs_1_lane"] = round(
+            jobs[most]["deleting_entries_per_second"] / jobs[1]["deleting_entries_per_second"], 2
+        )
     return lines
 
 
@@ -228,6 +250,12 @@ def _deleting_table(purges: list[dict[str, Any]]) -> list[str]:
             f" | {rate / limit:.0%} of {limit:,.0f} | {r['median_slowdowns']:g} |"
         )
     return out
+
+
+def _job_markdown_settings(meta: dict[str, Any]) -> purge_job.Settings:
+    return purge_job.Settings(
+        meta.get("job_objects", 0), meta["model_latency_ms"] / 1000, meta["model_deletes_per_second"]
+    )
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -344,6 +372,7 @@ def markdown(results: dict[str, Any]) -> str:
             f" {stages['export_rows_per_second']:,.0f} rows/s, {stages['export_share_of_parse_only']:.0%}"
             " of that limit.",
         ]
+    out += purge_job.markdown(results.get("purge_job", []), _job_markdown_settings(meta))
     out += ["", "## Headlines", "", "```json", json.dumps(results["headlines"], indent=2), "```", ""]
     return "\n".join(out)
 
@@ -353,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rows", default="10000,100000,1000000", help="establishment sizes, comma-separated")
-    parser.add_argument("--what", default="purge,refresh", help="which benchmarks: purge, refresh or both")
+    parser.add_argument("--what", default="purge,job,refresh", help="which benchmarks: purge, job, refresh")
+    parser.add_argument(
+        "--job-objects", type=int, default=20_000, help="the purge job benchmark's bucket (over 8 prefixes)"
+    )
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help="S3 servers for the purge, comma-separated"
     )
@@ -386,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.objects, args.runs, args.rows = min(args.objects, 300), 1, "2000,20000"
         args.sustained_objects = min(args.sustained_objects, 600)
+        args.job_objects = min(args.job_objects, 400)
     args.rows = [int(n) for n in str(args.rows).split(",")]
     args.servers = [name for name in str(args.servers).split(",") if name]
     if unknown := set(args.servers) - set(SERVERS):

@@ -1,4 +1,5 @@
-"""What the benchmark targets whose S3 is not moto share: the purge's password (SSM) comes from moto."""
+"""What the benchmark targets whose S3 is not moto share: the rest of AWS (the purge's password in
+SSM, its record in DynamoDB) is moto."""
 
 from __future__ import annotations
 
@@ -29,4 +30,4 @@ class S3BesideMoto:
         self.stop()
 
     def environment(self) -> dict[str, str]:
-        return split_environment(s3=self.endpoint, ssm=self._ssm.endpoint)
+        return split_environment(s3=self.endpoint, aws=self._ssm.endpoint)

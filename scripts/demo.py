@@ -6,8 +6,12 @@
    directly), both functions run from what was deployed, the API Gateway stand-in;
 2. runs the nightly refresh with the event the deployed schedule sends, and shows what landed in S3;
 3. runs it again (a re-run overwrites: the bucket now holds two versions of each file);
-4. purges the bucket over HTTP like a partner: a wrong password (401, nothing deleted), then the
-   right one (200), and shows the bucket is empty, versions included.
+4. adds an archive to the bucket, more than the local stack purges inline (it shortens the inline
+   budget to ``INLINE_SECONDS``), and purges the bucket over HTTP like a partner: a wrong password
+   (401, nothing deleted); the right one (202: a purge job, run by moto's Step Functions, its
+   lanes by the worker from the zip); the same request again (409, the running job's id); then
+   the job's status, polled from ``running`` to ``succeeded``, and the bucket is empty, versions
+   included.
 
 Exits non-zero if any step misbehaves. ``--keep`` leaves the stack running afterwards (``make
 local`` starts it, runs the refresh and waits) and prints a ready-to-paste curl command.
@@ -35,6 +39,14 @@ from stand_ins.synthetic_partner_data import Volume, row_count
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIEW_LINES = 3
+#: The local stack purges inline for this long at most (production: as long as API Gateway's
+#: 29 s allow), so that the archive below needs a purge job. No delete starts unless its request
+#: could end in time (7 s at worst), so this leaves half a second of inline deletes.
+INLINE_SECONDS = 7.5
+#: The archive added before the purge: a lane of the job per prefix.
+ARCHIVE_PREFIXES, ARCHIVE_OBJECTS = 3, 400
+POLL_SECONDS = 0.5
+JOB_TIMEOUT_SECONDS = 180
 
 
 class DemoFailed(Exception):
@@ -92,8 +104,16 @@ def show_refresh(
     return summary
 
 
-def run(stack: LocalSystem, narrator: Narrator, *, purge: bool = True) -> dict[str, Any]:
-    """The demo's steps against a started stack; returns the figures it checked."""
+def run(
+    stack: LocalSystem,
+    narrator: Narrator,
+    *,
+    purge: bool = True,
+    archive_prefixes: int = ARCHIVE_PREFIXES,
+    archive_objects: int = ARCHIVE_OBJECTS,
+) -> dict[str, Any]:
+    """The demo's steps against a started stack (made with ``inline_seconds=INLINE_SECONDS``);
+    returns the figures it checked."""
     event = stack.scheduled_event()
     narrator.heading(
         f"1. The nightly refresh, with the schedule's event {json.dumps(event)}: yesterday in {TIMEZONE}"
@@ -121,7 +141,14 @@ def run(stack: LocalSystem, narrator: Narrator, *, purge: bool = True) -> dict[s
     if not purge:
         return result
 
-    narrator.heading("3. A partner purges the bucket through the HTTP endpoint")
+    stack.add_archive(archive_prefixes, archive_objects)
+    inventory = stack.bucket_inventory()
+    narrator.heading(
+        f"3. An archive lands: {archive_prefixes} prefixes of {archive_objects} objects,"
+        f" {inventory['versions']} versions in all, more than this stack purges in its"
+        f" {INLINE_SECONDS:.0f} s inline"
+    )
+    narrator.heading("4. A partner purges the bucket through the HTTP endpoint")
     wrong_status, wrong_body = post(
         stack.purge_url, {"bucket_name": stack.bucket, "password": "not-the-password"}
     )
@@ -131,23 +158,70 @@ def run(stack: LocalSystem, narrator: Narrator, *, purge: bool = True) -> dict[s
     check(wrong_status == 401, f"a wrong password got {wrong_status}")
     check(after_wrong == inventory, "a wrong password deleted something")
 
-    status, body = post(stack.purge_url, {"bucket_name": stack.bucket, "password": stack.password})
+    request = {"bucket_name": stack.bucket, "password": stack.password}
+    status, body = post(stack.purge_url, request)
     narrator.say(f"    POST with the right password -> {status} {describe(body)}")
-    check(status == 200, f"the purge got {status}")
-    deleted = json.loads(body)["deleted"]
-    check(
-        deleted["versions"] == inventory["versions"], f"deleted {deleted}, expected {inventory['versions']}"
-    )
+    check(status == 202, f"the purge got {status}, not a job's 202")
+    job_id = json.loads(body)["job_id"]
+    again, again_body = post(stack.purge_url, request)
+    narrator.say(f"    the same POST again -> {again} {describe(again_body)}")
+    check(again == 409 and json.loads(again_body)["job_id"] == job_id, f"a second purge got {again}")
+
+    narrator.say(f'    POST {stack.status_url} {{"job_id": "{job_id}", "password": …}} until it ends:')
+    states = follow(stack, job_id, narrator)
+    final = states[-1]
+    check(states[0]["state"] == "running", "the job's first status was not running")
+    check(final["state"] == "succeeded", f"the job ended {final['state']}: {final['message']}")
+    deleted = final["deleted"]
+    check(deleted == inventory, f"the job counted {deleted}, the bucket held {inventory}")
     after = stack.bucket_inventory()
     narrator.say(
         f"      bucket now: {after['versions']} versions, {after['delete_markers']} delete markers,"
         f" {after['multipart_uploads']} multipart uploads"
     )
     check(after == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}, f"left behind: {after}")
-    log = (stack.log_dir / "partner-data-purge.log").read_text().strip().splitlines()
-    narrator.say(f"      the function's log line: {log[-1][:150]}…")
-    check(stack.password not in "\n".join(log), "the password appeared in the purge function's log")
-    return {**result, "wrong_password_status": wrong_status, "purge_status": status, "deleted": deleted}
+    logs = {
+        name: (stack.log_dir / f"{name}.log").read_text()
+        for name in ("partner-data-purge", "purge-job-workers")
+    }
+    runs = [line for line in logs["purge-job-workers"].splitlines() if '"purge job run"' in line]
+    narrator.say(
+        f"      the worker's {len(runs)} runs, one per lane and the sweep; the last: {runs[-1][:150]}…"
+    )
+    for name, text in logs.items():
+        check(stack.password not in text, f"the password appeared in the log of {name}")
+    return {
+        **result,
+        "wrong_password_status": wrong_status,
+        "purge_status": status,
+        "second_purge_status": again,
+        "job_id": job_id,
+        "states": [s["state"] for s in states],
+        "deleted": deleted,
+        "versions_purged": inventory["versions"],
+    }
+
+
+def follow(stack: LocalSystem, job_id: str, narrator: Narrator) -> list[dict[str, Any]]:
+    """The job's status, asked every POLL_SECONDS until it ends; each change is shown."""
+    seen: list[dict[str, Any]] = []
+    give_up = time.monotonic() + JOB_TIMEOUT_SECONDS
+    while time.monotonic() < give_up:
+        status, body = post(stack.status_url, {"job_id": job_id, "password": stack.password})
+        check(status == 200, f"the status request got {status}: {describe(body)}")
+        answer = json.loads(body)
+        if not seen or (answer["state"], answer["deleted"]) != (seen[-1]["state"], seen[-1]["deleted"]):
+            counts = answer["deleted"]
+            narrator.say(
+                f"      {answer['state']:<9} {counts['versions']:>6,} versions,"
+                f" {counts['delete_markers']} delete markers, {counts['multipart_uploads']} uploads deleted"
+                + (f"  (ended {answer['ended_at']})" if answer["ended_at"] else "")
+            )
+        seen.append(answer)
+        if answer["state"] != "running":
+            return seen
+        time.sleep(POLL_SECONDS)
+    raise DemoFailed(f"job {job_id} was still running after {JOB_TIMEOUT_SECONDS} s")
 
 
 def curl_command(stack: LocalSystem) -> str:
@@ -189,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(work),
             volume=Volume(establishments=args.establishments),
             terraform=False if args.no_terraform else None,
+            inline_seconds=INLINE_SECONDS,
             on_step=narrator.step,
         )
         narrator.step(
@@ -201,13 +276,18 @@ def main(argv: list[str] | None = None) -> int:
                 result = run(stack, narrator, purge=not args.no_purge)
                 narrator.say(
                     f"\nDone in {narrator.elapsed():.1f} s: {result['refresh']['rows']:,} rows refreshed"
-                    + (f", {result['deleted']['versions']} versions purged" if "deleted" in result else "")
+                    + (
+                        f", {result['versions_purged']:,} versions purged by job {result['job_id']}"
+                        if "job_id" in result
+                        else ""
+                    )
                     + "; every check passed."
                 )
                 narrator.say(f"processes: {' '.join(map(str, stack.process_ids))}")
                 if args.keep:
                     narrator.say("\nThe stack keeps running (Ctrl-C stops it):")
                     narrator.say(f"  endpoint  {stack.purge_url}")
+                    narrator.say(f"  status    {stack.status_url}")
                     narrator.say(f"  bucket    {stack.bucket}")
                     narrator.say(f"  AWS       AWS_ENDPOINT_URL={stack.endpoint} (any credentials)")
                     narrator.say(f"  logs      {stack.log_dir}")

@@ -3,9 +3,9 @@
 
 Three suites, each a set of modules and the fast unit tests that must kill their mutants:
 
-* purge checks: ``auth.py`` (the password check), ``continuation.py`` (continuations and their
-  keys) and ``request.py`` (request parsing), by ``tests/test_purge_security.py`` and
-  ``tests/test_purge_request.py``;
+* purge checks: ``auth.py`` (the password check), ``request.py`` (request parsing, the purge's
+  and the job status's) and ``tasks.py`` (the tasks the job's worker accepts), by
+  ``tests/test_purge_security.py`` and ``tests/test_purge_request.py``;
 * secret redaction: ``lambda_shared/logs.py`` (what keeps the password and the partner's token out
   of every log line), by ``tests/test_logs.py``;
 * partner bytes: ``refresh_partner_data/body_checks.py`` (what of the partner's response the JSON
@@ -44,7 +44,7 @@ class Suite:
 SUITES = (
     Suite(
         "purge checks",
-        tuple(f"functions/purge_bucket/{name}.py" for name in ("auth", "continuation", "request")),
+        tuple(f"functions/purge_bucket/{name}.py" for name in ("auth", "request", "tasks")),
         ("tests/test_purge_security.py", "tests/test_purge_request.py"),
     ),
     Suite("secret redaction", ("functions/lambda_shared/logs.py",), ("tests/test_logs.py",)),

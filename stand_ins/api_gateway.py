@@ -1,7 +1,8 @@
 """A local stand-in for the API Gateway stage: real HTTP in, REST proxy v1 events to the handler.
 
-``POST /<stage>/<path>`` becomes a proxy event (headers, source IP, request id, body, base64 flag)
-for the function, and the function's ``{statusCode, headers, body}`` becomes the HTTP response.
+``POST /<stage>/<path>`` and ``POST /<stage>/<path>/status`` (the two routes terraform/modules/
+purge_api deploys) become proxy events (resource, headers, source IP, request id, body, base64
+flag) for the function, and the function's ``{statusCode, headers, body}`` the HTTP response.
 Anything else gets what API Gateway answers for an unmapped route (403 "Missing Authentication
 Token"); a function error gets API Gateway's 502.
 """
@@ -43,6 +44,17 @@ class LocalApiGateway(BackgroundServer):
         host, port = self.address
         return f"http://{host}:{port}/{self.stage}/{self.path}"
 
+    @property
+    def status_url(self) -> str:
+        return f"{self.url}/status"
+
+    def resource(self, request_path: str) -> str | None:
+        """The API's resource a request path reaches, or None."""
+        for resource in (f"/{self.path}", f"/{self.path}/status"):
+            if request_path == f"/{self.stage}{resource}":
+                return resource
+        return None
+
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             return self._invoke(event)
@@ -79,7 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
             return
         body = self.rfile.read(length) if length else None
-        if self.path.split("?", 1)[0] != f"/{gateway.stage}/{gateway.path}" or method != "POST":
+        resource = gateway.resource(self.path.split("?", 1)[0])
+        if resource is None or method != "POST":
             self._reply(
                 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
             )
@@ -88,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         event = proxy_event(
             body=body,
             method=method,
-            resource=f"/{gateway.path}",
+            resource=resource,
             stage=gateway.stage,
             headers=dict(self.headers.items()),
             source_ip=self.client_address[0],

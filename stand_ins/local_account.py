@@ -6,11 +6,12 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
-def split_environment(*, s3: str, ssm: str) -> dict[str, str]:
-    """What a function process needs to send S3 calls to ``s3`` and SSM calls (its secrets) to ``ssm``."""
+def split_environment(*, s3: str, aws: str) -> dict[str, str]:
+    """What a function process needs to send S3 calls to ``s3`` and every other call (SSM for its
+    secrets, DynamoDB for its purge's record) to ``aws``."""
     return {
+        "AWS_ENDPOINT_URL": aws,
         "AWS_ENDPOINT_URL_S3": s3,
-        "AWS_ENDPOINT_URL_SSM": ssm,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         **CREDENTIALS,

@@ -7,7 +7,9 @@
 * each function in its own Python process, run from what is deployed: the zip the endpoint holds,
   the handler, timeout and environment read back from the deployed function, with only the Lambda
   runtime's packages beside it and ``AWS_ENDPOINT_URL`` pointing at the endpoint;
-* a local API Gateway stage in front of the purge function, on the deployed stage and path.
+* the purge job's state machine executed by moto, its Lambda tasks running the deployed worker the
+  same way (``lambda_service``);
+* a local API Gateway stage in front of the purge function, on the deployed stage and paths.
 
 All on loopback, on free ports. A wrong variable name or a missing wire between the Terraform
 modules shows up here as a function that cannot run or a route that does not answer.
@@ -18,10 +20,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 import json
 import os
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,10 +31,12 @@ from typing import Any, TextIO
 from stand_ins.api_gateway import LocalApiGateway
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.lambda_host import LambdaProcess, make_runtime_dir, runtime_python
+from stand_ins.lambda_service import LocalLambdaService, unpack
 from stand_ins.local_account import ACCOUNT, REGION
 from stand_ins.local_terraform import LocalTerraform, targets_without, terraform_available
 from stand_ins.partner_api_simulator import PartnerApiSimulator
 from stand_ins.s3_inventory import bucket_contents
+from stand_ins.state_machine_definition import definition
 from stand_ins.synthetic_partner_data import TABLES, Volume
 
 NAME_PREFIX = "partner-data"  # terraform/variables.tf: name_prefix
@@ -43,6 +45,11 @@ PASSWORD_PARAMETER = f"/{NAME_PREFIX}/purge-password"  # terraform/main.tf: modu
 TOKEN_PARAMETER = f"/{NAME_PREFIX}/partner-api-token"  # terraform/main.tf: module.partner_api_token
 REFRESH_FUNCTION = f"{NAME_PREFIX}-refresh"
 PURGE_FUNCTION = f"{NAME_PREFIX}-purge"
+PURGE_WORKER = f"{NAME_PREFIX}-purge-worker"  # terraform/main.tf: module.purge_worker
+WORKER_HANDLER = "purge_bucket.worker.lambda_handler"
+STATE_MACHINE = f"{NAME_PREFIX}-purge-job"  # terraform/main.tf: module.purge_job
+JOBS_TABLE = f"{STATE_MACHINE}s"  # terraform/modules/purge_job/main.tf: aws_dynamodb_table.jobs
+JOB_RETENTION_DAYS = "30"  # terraform/variables.tf: purge_job_retention_days
 STAGE, PURGE_PATH = "v1", "purge"  # terraform/variables.tf: purge_stage_name, purge_path
 TIMEZONE = "America/Sao_Paulo"
 HANDLER = "handler.lambda_handler"
@@ -82,6 +89,8 @@ class Deployment:
     path: str
     #: The event the schedule sends, with its context placeholders as deployed.
     schedule_input: str
+    state_machine_arn: str
+    jobs_table: str
 
 
 @dataclass
@@ -108,8 +117,11 @@ class LocalSystem:
         password: str = DEMO_PASSWORD,
         token: str = DEMO_TOKEN,
         terraform: bool | None = None,
+        inline_seconds: float | None = None,
         on_step: Callable[[str], None] = lambda _message: None,
     ) -> None:
+        """``inline_seconds``: at most this long purging inline (PURGE_INLINE_SECONDS), so that a
+        small local bucket needs a purge job."""
         self.dist_dir = dist_dir
         self.work_dir = work_dir
         self.volume = volume or Volume()
@@ -117,7 +129,9 @@ class LocalSystem:
         self.token = token
         self.use_terraform = terraform_available() if terraform is None else terraform
         self.on_step = on_step
+        self.inline_seconds = inline_seconds
         self.aws: LocalAws | None = None
+        self.lambda_service: LocalLambdaService | None = None
         self.simulator: PartnerApiSimulator | None = None
         self.deployment: Deployment | None = None
         self.refresh_function: LambdaProcess | None = None
@@ -157,12 +171,18 @@ class LocalSystem:
 
     @property
     def process_ids(self) -> list[int]:
-        return [p.pid for p in (self.refresh_function, self.purge_function) if p and p.pid]
+        pids = [p.pid for p in (self.refresh_function, self.purge_function) if p and p.pid]
+        return pids + (self.lambda_service.process_ids if self.lambda_service else [])
 
     @property
     def purge_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.url
+
+    @property
+    def status_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.status_url
 
     @property
     def bucket(self) -> str:
@@ -227,12 +247,30 @@ class LocalSystem:
         }
         api = self.client("apigateway")
         api_id = outputs["purge_rest_api_id"]
-        (resource,) = [
-            r for r in api.get_resources(restApiId=api_id)["items"] if "POST" in r.get("resourceMethods", {})
-        ]
-        integration = api.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
-        if integration["type"] != "AWS_PROXY" or outputs["purge_function_arn"] not in integration["uri"]:
-            raise RuntimeError(f"POST {resource['path']} is not a proxy to the purge function: {integration}")
+        routes = {
+            r["path"]: r
+            for r in api.get_resources(restApiId=api_id)["items"]
+            if "POST" in r.get("resourceMethods", {})
+        }
+        (resource,) = [r for path, r in routes.items() if f"{path}/status" in routes]
+        for route in routes.values():
+            integration = api.get_integration(restApiId=api_id, resourceId=route["id"], httpMethod="POST")
+            if integration["type"] != "AWS_PROXY" or outputs["purge_function_arn"] not in integration["uri"]:
+                raise RuntimeError(
+                    f"POST {route['path']} is not a proxy to the purge function: {integration}"
+                )
+        state_machine = self.client("stepfunctions").describe_state_machine(
+            stateMachineArn=outputs["purge_job_state_machine_arn"]
+        )
+        worker = self._deployed_function(outputs["purge_worker_function_name"])
+        invoked = {
+            state["Parameters"]["FunctionName"]
+            for state in _task_states(json.loads(state_machine["definition"]))
+        }
+        if invoked != {
+            self.client("lambda").get_function(FunctionName=worker.name)["Configuration"]["FunctionArn"]
+        }:
+            raise RuntimeError(f"the purge job invokes {sorted(invoked)}, not the worker {worker.name}")
         schedule = self.client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])
         if schedule["Target"]["Arn"] != outputs["refresh_function_arn"]:
             raise RuntimeError(f"the schedule runs {schedule['Target']['Arn']}, not the refresh function")
@@ -244,6 +282,8 @@ class LocalSystem:
             stage=outputs["purge_stage_name"],
             path=resource["pathPart"],
             schedule_input=schedule["Target"]["Input"],
+            state_machine_arn=outputs["purge_job_state_machine_arn"],
+            jobs_table=outputs["purge_jobs_table_name"],
         )
 
     def _deployed_function(self, name: str) -> DeployedFunction:
@@ -268,8 +308,18 @@ class LocalSystem:
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         ssm.put_parameter(Name=PASSWORD_PARAMETER, Value=self.password, Type="SecureString")
         ssm.put_parameter(Name=TOKEN_PARAMETER, Value=self.token, Type="SecureString")
+        state_machine_arn = create_purge_job(
+            self.client,
+            _zip_bytes(self.dist_dir / "purge_bucket.zip"),
+            worker_environment={
+                "ALLOWED_BUCKETS": BUCKET,
+                "JOBS_TABLE": JOBS_TABLE,
+                "JOB_RETENTION_DAYS": JOB_RETENTION_DAYS,
+            },
+        )
         self.on_step(
-            f"created directly (Terraform is not installed): versioned bucket {BUCKET}, 2 SecureStrings"
+            f"created directly (Terraform is not installed): versioned bucket {BUCKET}, 2 SecureStrings,"
+            " the purge job's table, worker and state machine"
         )
         return Deployment(
             how="direct",
@@ -292,12 +342,20 @@ class LocalSystem:
                 PURGE_FUNCTION,
                 HANDLER,
                 900.0,
-                {"PASSWORD_PARAMETER": PASSWORD_PARAMETER, "ALLOWED_BUCKETS": BUCKET},
+                {
+                    "PASSWORD_PARAMETER": PASSWORD_PARAMETER,
+                    "ALLOWED_BUCKETS": BUCKET,
+                    "JOBS_TABLE": JOBS_TABLE,
+                    "JOB_STATE_MACHINE_ARN": state_machine_arn,
+                    "JOB_RETENTION_DAYS": JOB_RETENTION_DAYS,
+                },
                 _zip_bytes(self.dist_dir / "purge_bucket.zip"),
             ),
             stage=STAGE,
             path=PURGE_PATH,
             schedule_input='{"scheduled_time": "<aws.scheduler.scheduled-time>"}',  # terraform/main.tf
+            state_machine_arn=state_machine_arn,
+            jobs_table=JOBS_TABLE,
         )
 
     def _start_functions(self, deployment: Deployment) -> None:
@@ -305,16 +363,20 @@ class LocalSystem:
         runtime_dir = make_runtime_dir(self.work_dir / "runtime")
         python, _ = runtime_python()
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        local_only = {} if self.inline_seconds is None else {"PURGE_INLINE_SECONDS": str(self.inline_seconds)}
         processes = []
         for function in (deployment.refresh, deployment.purge):
             code_dir = unpack(function.code, self.work_dir / "code" / function.name)
-            log = open(self.log_dir / f"{function.name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-            self._logs.append(log)
+            log = self._log(function.name)
             process = LambdaProcess(
                 function.handler,
                 [code_dir],
                 runtime_dir=runtime_dir,
-                env={**self.aws.environment(), **function.environment},
+                env={
+                    **self.aws.environment(),
+                    **function.environment,
+                    **(local_only if function is deployment.purge else {}),
+                },
                 function_name=function.name,
                 timeout_seconds=function.timeout_seconds,
                 stderr=log,
@@ -323,11 +385,25 @@ class LocalSystem:
             self._started.append(Started(function.name, process.stop))
             processes.append(process)
         self.refresh_function, self.purge_function = processes
+        self.lambda_service = LocalLambdaService(
+            self.work_dir / "code",
+            runtime_dir,
+            python=python,
+            environment=self.aws.environment(),
+            log=self._log("purge-job-workers"),
+        ).start()
+        self._started.append(Started("Lambda's Invoke", self.lambda_service.stop))
         self.on_step(
             f"functions from the deployed zips, each in its own process ({os.path.basename(python)}):"
             f" {deployment.refresh.name} pid {self.refresh_function.pid},"
-            f" {deployment.purge.name} pid {self.purge_function.pid}"
+            f" {deployment.purge.name} pid {self.purge_function.pid}; the purge job's worker in a"
+            " process per invocation, started by moto's Step Functions"
         )
+
+    def _log(self, name: str) -> TextIO:
+        log = open(self.log_dir / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self._logs.append(log)
+        return log
 
     def _start_gateway(self, deployment: Deployment) -> None:
         assert self.purge_function is not None
@@ -354,6 +430,19 @@ class LocalSystem:
     def bucket_inventory(self) -> dict[str, int]:
         return bucket_contents(self.client("s3"), self.bucket)
 
+    def add_archive(self, prefixes: int, objects_per_prefix: int) -> None:
+        """``objects_per_prefix`` objects under each of ``prefixes`` prefixes ``archive-<n>/``.
+
+        Written straight into moto's backend, which serves the endpoint from this process: the
+        same code a PutObject runs, without thousands of HTTP round trips.
+        """
+        from moto.s3.models import s3_backends
+
+        backend = s3_backends[ACCOUNT]["aws"]
+        for prefix in range(prefixes):
+            for i in range(objects_per_prefix):
+                backend.put_object(self.bucket, f"archive-{prefix}/{i:05d}.csv", b"id\r\n1\r\n")
+
 
 def _zip_bytes(path: Path) -> bytes:
     if not path.is_file():
@@ -361,11 +450,61 @@ def _zip_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def unpack(code: bytes | Path, dest: Path) -> Path:
-    """Unpacks a zip (its bytes, or a file from `make package`) into ``dest``."""
-    if isinstance(code, Path):
-        code = _zip_bytes(code)
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(code)) as archive:
-        archive.extractall(dest)
-    return dest
+def _task_states(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Lambda task of a definition, those inside its Map state included."""
+    found = []
+    for state in document.get("States", {}).values():
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+            found.append(state)
+        if "ItemProcessor" in state:
+            found += _task_states(state["ItemProcessor"])
+    return found
+
+
+def create_jobs_table(dynamodb: Any) -> None:
+    """terraform/modules/purge_job/main.tf's aws_dynamodb_table.jobs (if it is not there yet)."""
+    if JOBS_TABLE in dynamodb.list_tables()["TableNames"]:
+        return
+    dynamodb.create_table(
+        TableName=JOBS_TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def create_purge_job(
+    client: Callable[[str], Any],
+    purge_zip: bytes,
+    *,
+    worker_environment: dict[str, str],
+    max_concurrency: int | None = None,
+) -> str:
+    """The purge job's table, worker and state machine as Terraform's defaults make them, created
+    directly; returns the state machine's ARN."""
+    create_jobs_table(client("dynamodb"))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = client("iam").create_role(
+        RoleName=f"{PURGE_WORKER}-{REGION}", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    worker = client("lambda").create_function(
+        FunctionName=PURGE_WORKER,
+        Runtime="python3.13",
+        Role=role["Role"]["Arn"],
+        Handler=WORKER_HANDLER,
+        Code={"ZipFile": purge_zip},
+        Timeout=900,
+        Environment={"Variables": worker_environment},
+    )
+    options = {} if max_concurrency is None else {"max_concurrency": max_concurrency}
+    return client("stepfunctions").create_state_machine(
+        name=STATE_MACHINE,
+        definition=json.dumps(definition(worker["FunctionArn"], **options)),
+        roleArn=role["Role"]["Arn"],
+        type="STANDARD",
+    )["stateMachineArn"]

@@ -11,8 +11,8 @@ costs, not AWS's:
   ListObjectVersions call, rebuilding each object's buffer, so one page of a 21,000-entry bucket
   takes over ten seconds. A shallow copy of each key's version list gives the same answers.
 
-Four more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
-known moto gaps of ../shared/reference/terraform-here.md), each as narrow as it can be:
+Five more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
+known moto gaps of ../shared/reference/terraform-here.md, and one more), each as narrow as it can be:
 
 * ``aws_managed_policies``: AWS managed policies exist in every account; moto has them only with
   ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``, which builds all ~1,300 of them on every IAM backend
@@ -20,6 +20,12 @@ known moto gaps of ../shared/reference/terraform-here.md), each as narrow as it 
 * ``escape_rest_api_policy``: API Gateway returns a REST API's resource policy with its quotes
   escaped, and the provider unescapes what it reads; moto returns the policy as stored, which the
   provider then fails to parse ("invalid character ... after top-level value").
+* ``state_machine_calls_of_the_provider``: the provider validates a state machine's definition
+  (``ValidateStateMachineDefinition``) before it creates it, and lists its versions
+  (``ListStateMachineVersions``) after, neither of which moto implements: it answers 500 and the
+  provider retries for ever. Here validation answers as Step Functions does, having parsed the
+  definition with moto's own parser (the one its CreateStateMachine runs), and the listing
+  answers no versions (the stack publishes none).
 * ``keep_lambda_logging_config``: moto drops a function's ``LoggingConfig``, so every plan after
   an apply wants to set it again.
 * ``unknown_policy_conditions_do_not_apply``: moto treats a bucket-policy statement whose
@@ -27,6 +33,12 @@ known moto gaps of ../shared/reference/terraform-here.md), each as narrow as it 
   knows no request context (``aws:SecureTransport`` among it), so the data bucket's TLS-only
   policy refused every request, over HTTPS too. Here a ``Deny`` whose condition names a key moto
   was not given does not apply: the TLS-only policy is not enforced locally.
+
+One more lets the local stack run functions at all:
+
+* ``run_lambda_invocations``: moto's Lambda without Docker answers an Invoke with the payload it
+  was sent; with a runner set, the runner answers instead (``stand_ins/lambda_service.py`` runs
+  the deployed zip). Step Functions tasks that moto executes invoke through it too.
 
 All are idempotent and apply to the whole process.
 """
@@ -37,6 +49,7 @@ import copy
 import functools
 import threading
 import types
+from collections.abc import Callable
 
 _LOCK = threading.RLock()
 _SERIALIZED = (
@@ -49,6 +62,31 @@ _SERIALIZED = (
     "put_object",
     "abort_multipart_upload",
 )
+
+
+_lambda_runner: Callable[..., bytes] | None = None
+
+
+def run_lambda_invocations(runner: Callable[..., bytes] | None) -> None:
+    """``runner(backend, function_name, qualifier, body, response_headers) -> payload`` answers
+    every Invoke of moto's Lambda without Docker from now on; None restores moto's answer."""
+    global _lambda_runner  # noqa: PLW0603 - moto's backend is process-wide; so is its runner
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    if runner is not None and _lambda_runner is not None:
+        raise RuntimeError("another LocalLambdaService runs the functions of this process already")
+    _lambda_runner = runner
+    if getattr(LambdaSimpleBackend.invoke, "_runs", False):
+        return
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: PLR0917 - moto's signature
+        if _lambda_runner is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        return _lambda_runner(self, function_name, qualifier, body, response_headers)
+
+    invoke._runs = True  # type: ignore[attr-defined]
+    LambdaSimpleBackend.invoke = invoke
 
 
 def serialize_s3_backend() -> None:
@@ -95,6 +133,31 @@ def escape_rest_api_policy() -> None:
 
     escaped._escaped = True  # type: ignore[attr-defined]
     RestAPI.to_dict = escaped
+
+
+def state_machine_calls_of_the_provider() -> None:
+    import json
+
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if hasattr(StepFunctionResponse, "validate_state_machine_definition"):
+        return
+
+    def list_state_machine_versions(self):
+        return json.dumps({"stateMachineVersions": []})
+
+    def validate_state_machine_definition(self):
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+        try:
+            AmazonStateLanguageParser.parse(self._get_param("definition"))
+        except Exception as error:
+            diagnostic = {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": str(error)}
+            return json.dumps({"result": "FAIL", "diagnostics": [diagnostic], "truncated": False})
+        return json.dumps({"result": "OK", "diagnostics": [], "truncated": False})
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
 
 def keep_lambda_logging_config() -> None:

@@ -16,7 +16,7 @@ bucket, where moto and S3 differ, so the purge can be tested against them:
   partitioned prefixes. Both are parameters of the model, not measurements.
 
 Tests can also inject answers: ``key_errors(operation, key)`` returns an error code for one key
-of a DeleteObjects (S3 reports those inside a 200 answer) or None; ``request_error(operation)``
+of a DeleteObjects (S3 reports those inside a 200 answer) or None; ``request_error(operation, query)``
 returns (status, code) to refuse a whole request, or None; ``kept(key)`` makes a delete of that
 key succeed without deleting anything (what S3 answers for a key it does not have).
 
@@ -127,7 +127,7 @@ class S3Model(BackgroundServer):
         latency_seconds: float = 0.0,
         delete_rate: RateLimit | None = None,
         key_errors: Callable[[str, str], str | None] = lambda _op, _key: None,
-        request_error: Callable[[str], tuple[int, str] | None] = lambda _op: None,
+        request_error: Callable[[str, dict[str, str]], tuple[int, str] | None] = lambda _op, _query: None,
         kept: Callable[[str], bool] = lambda _key: False,
     ) -> None:
         self.kept = kept
@@ -396,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
         model.requests[operation] += 1
         if model.latency_seconds:
             time.sleep(model.latency_seconds)
-        injected = model.request_error(operation)
+        injected = model.request_error(operation, raw)
         if injected:
             status, code = injected
             return self._send(status, _error(code, "injected"))

@@ -6,7 +6,7 @@ binary). Tests that pass on both are less likely to pass only because of one emu
 
 Each ``SeaweedFs()`` is a fresh ``weed server -s3`` (master, volume, filer and S3 gateway in one
 process) with its data in a temporary folder, on free ports, stopped and removed on exit. It has
-no SSM: a function that reads its secrets gets ``environment(ssm_endpoint=...)`` to send SSM
+no SSM: a function that reads its secrets gets ``environment(aws_endpoint=...)`` to send SSM
 calls elsewhere (moto) and S3 calls here.
 """
 
@@ -105,9 +105,9 @@ class SeaweedFs:
         path = self._folder / "weed.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    def environment(self, *, ssm_endpoint: str) -> dict[str, str]:
-        """What a function process needs: S3 here, SSM (its secrets) at ``ssm_endpoint``."""
-        return split_environment(s3=self.endpoint, ssm=ssm_endpoint)
+    def environment(self, *, aws_endpoint: str) -> dict[str, str]:
+        """What a function process needs: S3 here, the rest of AWS (SSM, DynamoDB) at ``aws_endpoint``."""
+        return split_environment(s3=self.endpoint, aws=aws_endpoint)
 
     def client(self, service: str = "s3", **config: Any) -> Any:
         return local_client(service, self.endpoint, config=Config(s3={"addressing_style": "path"}, **config))

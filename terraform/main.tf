@@ -13,19 +13,23 @@ locals {
   s3_arn            = "arn:${data.aws_partition.current.partition}:s3:::"
 
   # The refresh writes SSE-KMS objects (multipart uploads read their parts' keys back) and sends
-  # failed runs to the encrypted queue; the purge only decrypts its SecureString.
+  # failed runs to the encrypted queue; the purge decrypts its SecureString, and both the purge and
+  # its worker read and write the job table (what AWS's key policy for DynamoDB grants through it).
   refresh_kms_statements = var.kms_key_arn == null ? [] : [{
     sid       = "UseTheProjectKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
   }]
   purge_kms_statements = var.kms_key_arn == null ? [] : [{
-    sid       = "UseTheKeyForParameters"
-    actions   = ["kms:Decrypt", "kms:Encrypt"]
+    sid       = "UseTheKeyForParametersAndJobs"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
   }]
-  # Each running purge keeps its continuation's signing key here (purge_bucket/continuation.py).
-  continuation_keys_path = "/${local.name}/purge-continuations"
+  worker_kms_statements = var.kms_key_arn == null ? [] : [{
+    sid       = "UseTheKeyForJobs"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }]
 
   # The names are the handlers' configuration contract (refresh_partner_data/config.py).
   refresh_environment = {
@@ -39,11 +43,31 @@ locals {
 
   # The names are the handlers' configuration contract (purge_bucket/config.py).
   purge_environment = {
-    PASSWORD_PARAMETER        = module.purge_password.name
-    ALLOWED_BUCKETS           = join(",", local.purgeable_buckets)
-    CONTINUATION_KEYS_PATH    = local.continuation_keys_path
-    CONTINUATION_KEYS_KMS_KEY = var.kms_key_arn == null ? "" : var.kms_key_arn
+    PASSWORD_PARAMETER    = module.purge_password.name
+    ALLOWED_BUCKETS       = join(",", local.purgeable_buckets)
+    JOBS_TABLE            = module.purge_job.table_name
+    JOB_STATE_MACHINE_ARN = module.purge_job.state_machine_arn
+    JOB_RETENTION_DAYS    = tostring(var.purge_job_retention_days)
   }
+  purge_worker_environment = {
+    ALLOWED_BUCKETS    = join(",", local.purgeable_buckets)
+    JOBS_TABLE         = module.purge_job.table_name
+    JOB_RETENTION_DAYS = tostring(var.purge_job_retention_days)
+  }
+
+  # Listing and deleting in every purgeable bucket: the purge function's inline runs and the worker's.
+  purge_s3_statements = [
+    {
+      sid       = "ListWhatToPurge"
+      actions   = ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+      resources = [for bucket in local.purgeable_buckets : "${local.s3_arn}${bucket}"]
+    },
+    {
+      sid       = "DeleteEveryVersion"
+      actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
+      resources = [for bucket in local.purgeable_buckets : "${local.s3_arn}${bucket}/*"]
+    },
+  ]
 
   refresh_statements = concat(
     [{
@@ -60,29 +84,45 @@ locals {
   )
 
   purge_statements = concat(
+    [{
+      sid       = "CheckTheBucket" # HeadBucket, before a purge starts.
+      actions   = ["s3:ListBucket"]
+      resources = [for bucket in local.purgeable_buckets : "${local.s3_arn}${bucket}"]
+    }],
+    local.purge_s3_statements,
     [
-      {
-        sid       = "ListWhatToPurge"
-        actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
-        resources = [for bucket in local.purgeable_buckets : "${local.s3_arn}${bucket}"]
-      },
-      {
-        sid       = "DeleteEveryVersion"
-        actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
-        resources = [for bucket in local.purgeable_buckets : "${local.s3_arn}${bucket}/*"]
-      },
       {
         sid       = "ReadPurgePassword"
         actions   = ["ssm:GetParameter"]
         resources = [module.purge_password.arn]
       },
       {
-        sid       = "KeepContinuationKeys"
-        actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
-        resources = ["arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${local.continuation_keys_path}/*"]
+        sid       = "ClaimBucketsAndRecordPurges"
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [module.purge_job.table_arn]
+      },
+      {
+        sid       = "StartPurgeJobs"
+        actions   = ["states:StartExecution"]
+        resources = [module.purge_job.state_machine_arn]
+      },
+      {
+        sid       = "ReadPurgeJobs"
+        actions   = ["states:DescribeExecution"]
+        resources = ["${replace(module.purge_job.state_machine_arn, ":stateMachine:", ":execution:")}:*"]
       },
     ],
     local.purge_kms_statements,
+  )
+
+  purge_worker_statements = concat(
+    local.purge_s3_statements,
+    [{
+      sid       = "RecordJobRuns"
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = [module.purge_job.table_arn]
+    }],
+    local.worker_kms_statements,
   )
 }
 
@@ -174,26 +214,58 @@ module "purge_function" {
   source = "./modules/lambda_function"
 
   name                           = "${local.name}-purge"
-  description                    = "Deletes every object version in an allowed bucket, behind the purge endpoint."
+  description                    = "Behind the purge endpoint: checks the password, purges an allowed bucket inline, hands the rest to a purge job."
   region                         = var.region
   zip_path                       = "${local.dist_dir}/purge_bucket.zip"
   package_architecture           = local.package_architecture
   architecture                   = var.lambda_architecture
   memory_size                    = var.purge_memory_mb
-  timeout                        = 900 # Background continuations use all of it; API calls stop at 24 s.
+  timeout                        = 60 # Answers within 27 s through API Gateway, 50 s when invoked directly.
   reserved_concurrent_executions = var.purge_reserved_concurrency
   environment_variables          = local.purge_environment
   policy_statements              = local.purge_statements
-  allow_self_invoke              = true # The 202 continuation.
   log_retention_days             = var.log_retention_days
   kms_key_arn                    = var.kms_key_arn
   errors_alarm                   = { alarm_actions = var.alarm_sns_topic_arns }
 
-  # Continuations expire after an hour (purge_bucket/continuation.py).
+  # An asynchronous invocation's caller cannot read the answer: no retry starts a second purge.
   async_invoke = {
-    maximum_retry_attempts       = 1
-    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 0
+    maximum_event_age_in_seconds = 60
   }
+}
+
+# The purge job's worker: the same zip, another handler, a role without the password or Step Functions.
+module "purge_worker" {
+  source = "./modules/lambda_function"
+
+  name                  = "${local.name}-purge-worker"
+  description           = "Runs the purge jobs' tasks: plans a job's lanes and purges one lane per invocation."
+  region                = var.region
+  zip_path              = "${local.dist_dir}/purge_bucket.zip"
+  handler               = "purge_bucket.worker.lambda_handler"
+  package_architecture  = local.package_architecture
+  architecture          = var.lambda_architecture
+  memory_size           = var.purge_memory_mb
+  timeout               = 900 # A run deletes for 14 minutes at most, then counts its work.
+  environment_variables = local.purge_worker_environment
+  policy_statements     = local.purge_worker_statements
+  log_retention_days    = var.log_retention_days
+  kms_key_arn           = var.kms_key_arn
+  errors_alarm          = { alarm_actions = var.alarm_sns_topic_arns }
+}
+
+module "purge_job" {
+  source = "./modules/purge_job"
+
+  name                = "${local.name}-purge-job"
+  region              = var.region
+  worker_function_arn = module.purge_worker.function_arn
+  max_concurrency     = var.purge_job_max_concurrency
+  timeout_hours       = var.purge_job_timeout_hours
+  log_retention_days  = var.log_retention_days
+  kms_key_arn         = var.kms_key_arn
+  alarm_actions       = var.alarm_sns_topic_arns
 }
 
 # Opt-in: one setting per account and region, which every REST API there shares.

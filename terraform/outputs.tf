@@ -3,6 +3,11 @@ output "purge_endpoint_url" {
   value       = module.purge_api.endpoint_url
 }
 
+output "purge_status_url" {
+  description = "URL partners POST a purge job's status requests to ({\"job_id\", \"password\"})."
+  value       = module.purge_api.status_url
+}
+
 output "purge_rest_api_id" {
   description = "ID of the purge REST API."
   value       = module.purge_api.rest_api_id
@@ -26,6 +31,21 @@ output "purge_function_name" {
 output "purge_function_arn" {
   description = "ARN of the purge function."
   value       = module.purge_function.function_arn
+}
+
+output "purge_worker_function_name" {
+  description = "Name of the purge job's worker function."
+  value       = module.purge_worker.function_name
+}
+
+output "purge_job_state_machine_arn" {
+  description = "ARN of the purge job state machine: each job is an execution named after its job id."
+  value       = module.purge_job.state_machine_arn
+}
+
+output "purge_jobs_table_name" {
+  description = "DynamoDB table of the purges' records and the buckets' leases."
+  value       = module.purge_job.table_name
 }
 
 output "refresh_function_name" {

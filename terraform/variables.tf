@@ -45,7 +45,7 @@ variable "lambda_architecture" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the bucket, parameters, queue, schedule and logs; null uses AWS managed keys. Its key policy must allow CloudWatch Logs."
+  description = "Customer managed KMS key for the bucket, parameters, queue, schedule, job table and logs; null uses AWS managed keys. Its key policy must allow CloudWatch Logs."
   type        = string
   default     = null
 
@@ -62,7 +62,7 @@ variable "log_retention_days" {
 }
 
 variable "alarm_sns_topic_arns" {
-  description = "SNS topics notified when a function reports errors (empty: the alarms exist without notifications)."
+  description = "SNS topics notified when a function reports errors or a purge job fails (empty: the alarms exist without notifications)."
   type        = list(string)
   default     = []
 
@@ -298,19 +298,52 @@ variable "purge_allowed_source_cidrs" {
 }
 
 variable "purge_memory_mb" {
-  description = "Memory of the purge function. Listing pages is CPU-bound (parsing 1,000 entries each), and Lambda gives one full vCPU at 1769 MB: the purge costs about the same and finishes sooner."
+  description = "Memory of the purge function and of its job worker. Listing pages is CPU-bound (parsing 1,000 entries each), and Lambda gives one full vCPU at 1769 MB: the purge costs about the same and finishes sooner."
   type        = number
   default     = 1769
 }
 
 variable "purge_reserved_concurrency" {
-  description = "Reserved concurrency of the purge function, capping purges (and their background continuations) that run at once. null reserves none: reserving fails in accounts whose concurrency limit is below 100 + the reservation (new accounts start at 10)."
+  description = "Reserved concurrency of the purge function (the endpoint's), capping the requests it serves at once (a purge job's runs are the worker's). null reserves none: reserving fails in accounts whose concurrency limit is below 100 + the reservation (new accounts start at 10)."
   type        = number
   default     = null
 
   validation {
     condition     = var.purge_reserved_concurrency == null || try(var.purge_reserved_concurrency >= 1 && floor(var.purge_reserved_concurrency) == var.purge_reserved_concurrency, false)
     error_message = "purge_reserved_concurrency must be null or a whole number >= 1."
+  }
+}
+
+variable "purge_job_max_concurrency" {
+  description = "Lanes (prefixes one level down) a purge job deletes at once, each in its own worker invocation. Each runs at up to S3's 3,500 deletes/s per prefix; the worker's concurrency adds up across buckets purged at once."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.purge_job_max_concurrency >= 1 && var.purge_job_max_concurrency <= 40 && floor(var.purge_job_max_concurrency) == var.purge_job_max_concurrency
+    error_message = "purge_job_max_concurrency must be a whole number from 1 to 40 (an inline Map state's most)."
+  }
+}
+
+variable "purge_job_timeout_hours" {
+  description = "A purge job still running this long after it started is stopped, and its status reads failed."
+  type        = number
+  default     = 72
+
+  validation {
+    condition     = var.purge_job_timeout_hours >= 1 && var.purge_job_timeout_hours <= 8760 && floor(var.purge_job_timeout_hours) == var.purge_job_timeout_hours
+    error_message = "purge_job_timeout_hours must be a whole number from 1 to 8760."
+  }
+}
+
+variable "purge_job_retention_days" {
+  description = "Days a finished purge's status stays readable (its record in the job table); Step Functions keeps the execution's history 90 days besides."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.purge_job_retention_days >= 7 && var.purge_job_retention_days <= 3650 && floor(var.purge_job_retention_days) == var.purge_job_retention_days
+    error_message = "purge_job_retention_days must be a whole number from 7 to 3650: partners may read a job's status for at least 7 days."
   }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Iterator
@@ -15,9 +16,11 @@ from lambda_shared import aws, parameters
 from scripts import package
 from stand_ins import moto_fixes
 from stand_ins.aws_endpoint import LocalAws
+from stand_ins.local_system import create_jobs_table
 from stand_ins.local_terraform import terraform_available
 from stand_ins.s3_model import S3Model
-from support import MODEL_BUCKET, REGION
+from stand_ins.state_machine_definition import definition
+from support import JOBS_TABLE, MODEL_BUCKET, REGION, STATE_MACHINE, PurgeJobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,11 +51,17 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     parameters.secure_parameter.cache_clear()
 
 
+#: In-process moto records state machine executions without running them, whatever a local AWS
+#: endpoint of the same process configured (stand_ins/aws_endpoint.py): a test starts the job's
+#: execution and reads it back; the job itself runs in tests/test_purge_job.py.
+IN_PROCESS_CONFIG = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": True}}
+
+
 @pytest.fixture
 def moto_aws() -> Iterator[None]:
     # moto's backend is not thread-safe and S3 is: the purge lists while it deletes.
     moto_fixes.serialize_s3_backend()
-    with mock_aws():
+    with mock_aws(config=IN_PROCESS_CONFIG):
         yield
 
 
@@ -64,6 +73,22 @@ def s3(moto_aws):
 @pytest.fixture
 def ssm(moto_aws):
     return boto3.client("ssm", region_name=REGION)
+
+
+@pytest.fixture
+def purge_jobs(moto_aws, monkeypatch) -> PurgeJobs:
+    """The job table and a state machine (recorded, not run), named in the functions' environment."""
+    create_jobs_table(boto3.client("dynamodb", region_name=REGION))
+    worker = f"arn:aws:lambda:{REGION}:123456789012:function:partner-data-purge-worker"
+    arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=STATE_MACHINE,
+        definition=json.dumps(definition(worker)),
+        roleArn="arn:aws:iam::123456789012:role/partner-data-purge-job-us-east-1",
+    )["stateMachineArn"]
+    monkeypatch.setenv("JOBS_TABLE", JOBS_TABLE)
+    monkeypatch.setenv("JOB_STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("JOB_RETENTION_DAYS", "30")
+    return PurgeJobs(arn)
 
 
 @pytest.fixture(scope="session")

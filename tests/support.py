@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
+import boto3
 from moto.s3.models import s3_backends
 
+from purge_bucket.job_table import JobTable
 from stand_ins.lambda_context import LambdaContext
 from stand_ins.local_account import ACCOUNT, REGION
+from stand_ins.local_system import JOBS_TABLE, STATE_MACHINE
+
+__all__ = ["JOBS_TABLE", "STATE_MACHINE"]
 
 #: What an emptied bucket holds.
 EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
@@ -40,3 +47,29 @@ def add_delete_markers(bucket: str, keys: list[str]) -> None:
 def response_body(response: dict) -> dict:
     assert response["headers"]["Content-Type"] == "application/json"
     return json.loads(response["body"])
+
+
+@dataclass(frozen=True)
+class PurgeJobs:
+    """The job table and the state machine, as the functions see them (``purge_jobs`` fixture)."""
+
+    state_machine_arn: str
+    retention_days: int = 30
+
+    def table(self, **options: Any) -> JobTable:
+        client = boto3.client("dynamodb", region_name=REGION)
+        return JobTable(client, JOBS_TABLE, retention_days=self.retention_days, **options)
+
+    def lease(self, bucket: str) -> dict[str, Any] | None:
+        """The bucket's lease item, or None."""
+        item = (
+            boto3.client("dynamodb", region_name=REGION)
+            .get_item(TableName=JOBS_TABLE, Key={"pk": {"S": f"lease#{bucket}"}}, ConsistentRead=True)
+            .get("Item")
+        )
+        return {name: next(iter(value.values())) for name, value in item.items()} if item else None
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        listed = sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lambda_shared import aws
 from lambda_shared.delete_serializer import LeanRestXMLSerializer, delete_body
-from purge_bucket import handler
+from purge_bucket import clients
 from support import MODEL_BUCKET
 
 SERVICE = boto3.session.Session().client("s3", region_name="us-east-1").meta.service_model
@@ -156,16 +156,16 @@ def test_a_delete_shape_without_a_namespace_is_written_here():
 
 def test_the_purge_client_writes_its_deletes_without_elementtree(model, monkeypatch):
     model.put(MODEL_BUCKET, "sale/2026-11-20.csv", versions=2)
-    listed = handler.purge_s3_client().list_object_versions(Bucket=MODEL_BUCKET)["Versions"]
+    listed = clients.purge_s3_client().list_object_versions(Bucket=MODEL_BUCKET)["Versions"]
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("ElementTree wrote the body")
 
     monkeypatch.setattr(ElementTree, "tostring", refuse)
     delete = {"Objects": [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed], "Quiet": True}
-    answer = handler.purge_s3_client().delete_objects(Bucket=MODEL_BUCKET, Delete=delete)
+    answer = clients.purge_s3_client().delete_objects(Bucket=MODEL_BUCKET, Delete=delete)
 
     assert answer.get("Errors", []) == []
     assert model.inventory(MODEL_BUCKET)["versions"] == 0
     with pytest.raises(AssertionError, match="ElementTree"):  # A client that validates is unchanged.
-        aws.client("s3", **handler.BOUNDED).delete_objects(Bucket=MODEL_BUCKET, Delete=delete)
+        aws.client("s3", **clients.BOUNDED).delete_objects(Bucket=MODEL_BUCKET, Delete=delete)

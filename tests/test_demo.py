@@ -16,7 +16,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from scripts.demo import Narrator, post, run
+from scripts.demo import INLINE_SECONDS, Narrator, post, run
 from stand_ins import local_system
 from stand_ins.local_system import BUCKET, LocalSystem
 from stand_ins.synthetic_partner_data import TABLES, Volume, row_count
@@ -37,7 +37,7 @@ def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
     stack = LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False)
     with stack:
         pids = stack.process_ids
-        assert len(pids) == 2
+        assert len(pids) == 2, "the two functions; no job has run a worker yet"
         reply = stack.run_refresh()
         assert reply["ok"], reply
         day = date.fromisoformat(reply["result"]["first_day"])
@@ -75,20 +75,25 @@ def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
         assert caught.value.headers["x-amzn-RequestId"]
 
 
+@pytest.mark.slow(seconds=30)
 def test_the_demo_steps_check_what_they_show(dist, tmp_path):
     out = io.StringIO()
-    with LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
-        result = run(stack, Narrator(out))
+    with LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False, inline_seconds=INLINE_SECONDS) as stack:
+        result = run(stack, Narrator(out), archive_prefixes=3, archive_objects=300)
     assert result["wrong_password_status"] == 401
-    assert result["purge_status"] == 200
-    assert result["deleted"]["versions"] == result["versions_before_purge"] == 6
+    assert (result["purge_status"], result["second_purge_status"]) == (202, 409)
+    assert result["states"][0] == "running"
+    assert result["states"][-1] == "succeeded"
+    assert result["versions_before_purge"] == 6
+    assert result["deleted"]["versions"] == result["versions_purged"] == 6 + 900
     text = out.getvalue()
     assert "1. The nightly refresh" in text
+    assert "the same POST again -> 409" in text
     assert "bucket now: 0 versions, 0 delete markers, 0 multipart uploads" in text
-    assert stack.password not in text.split("3. A partner purges")[1].split("right password")[0]
+    assert stack.password not in text.split("4. A partner purges")[1]
 
 
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow(seconds=90)
 def test_make_demo_deploys_with_terraform_and_leaves_no_process_behind(terraform_installed, dist):
     result = subprocess.run(
         [sys.executable, "-m", "scripts.demo", "--dist", str(dist)],
@@ -101,8 +106,9 @@ def test_make_demo_deploys_with_terraform_and_leaves_no_process_behind(terraform
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deployed with `terraform apply` of terraform/" in result.stdout
     assert "every check passed" in result.stdout
+    assert re.search(r"versions purged by job \d{8}T\d{6}Z-[0-9a-f]{16}", result.stdout)
     pids = [int(pid) for pid in re.search(r"processes: ([\d ]+)", result.stdout)[1].split()]
-    assert len(pids) == 2
+    assert len(pids) >= 3, "the two functions, and at least one worker process"
     assert all(gone(pid) for pid in pids)
 
 

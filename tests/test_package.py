@@ -20,7 +20,8 @@ import pytest
 from scripts import package
 from stand_ins.api_gateway_events import proxy_event
 from stand_ins.lambda_host import LambdaProcess, runtime_python
-from stand_ins.local_system import unpack
+from stand_ins.lambda_service import unpack
+from stand_ins.local_system import JOBS_TABLE, create_jobs_table
 from stand_ins.partner_api_simulator import PartnerApiSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -294,7 +295,13 @@ def test_the_purge_zip_answers_a_purge_from_an_empty_folder(built, tmp_path, loc
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="a.csv", Body=b"x")
     ssm.put_parameter(Name=parameter, Value="zip-password", Type="SecureString")
-    env = {**local_aws.environment(), "PASSWORD_PARAMETER": parameter, "ALLOWED_BUCKETS": bucket}
+    create_jobs_table(local_aws.client("dynamodb"))
+    env = {
+        **local_aws.environment(),
+        "PASSWORD_PARAMETER": parameter,
+        "ALLOWED_BUCKETS": bucket,
+        "JOBS_TABLE": JOBS_TABLE,
+    }
     body = json.dumps({"bucket_name": bucket, "password": "zip-password"}).encode()
 
     with LambdaProcess.of_package(code_dir, lambda_runtime_dir, env=env) as function:

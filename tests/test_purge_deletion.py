@@ -198,11 +198,11 @@ def test_per_key_errors_are_retried(s3):
 
 
 def test_throttling_is_retried_by_the_purge_itself(s3):
-    from purge_bucket import handler
+    from purge_bucket import clients
 
     make_bucket(s3)
     put_versions(BUCKET, keys(30))
-    client = handler.purge_s3_client()
+    client = clients.purge_s3_client()
     slowed = fail_requests(client, "s3.DeleteObjects", status=503, body=s3_error_xml("SlowDown"), times=3)
     sleeps = []
 

@@ -1,17 +1,21 @@
-import base64
+"""The purge function through its handler, on in-process moto: the request, the password, the
+bucket, the inline purge and its hand-over to a job, the job's status and the bucket's lease.
+
+In-process moto records the job's execution without running it; tests/test_purge_job.py runs it.
+"""
+
 import io
 import json
 import logging
 import time
 
 import pytest
-from botocore.stub import ANY, Stubber
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws, logs, parameters
-from purge_bucket import continuation, handler
-from purge_bucket.continuation import Continuation, SessionKeys
-from purge_bucket.deletion import REQUEST_SECONDS, Failure, PurgeCounts, PurgeResult
+from purge_bucket import budget, clients, handler, inline, jobs
+from purge_bucket.deletion import REQUEST_SECONDS, PurgeCounts, PurgeResult
+from purge_bucket.job_table import INLINE_LEASE_SECONDS, JOB_LEASE_SECONDS
 from stand_ins.api_gateway_events import http_event, proxy_event
 from stand_ins.s3_inventory import bucket_contents
 from support import EMPTY, lambda_context, put_versions, response_body
@@ -20,20 +24,22 @@ BUCKET = "partner-data-test"
 OTHER_ALLOWED = "partner-data-other"
 PASSWORD = "correct horse battery staple"
 PARAMETER = "/partner-data/purge-password"
-KEYS_PATH = "/partner-data/purge-continuations"
 
 
 def purge_client(service):
     """The client the handler uses for ``service``."""
-    return handler.purge_s3_client() if service == "s3" else aws.client(service, **handler.BOUNDED)
+    if service == "s3":
+        return clients.purge_s3_client()
+    if service == "ssm":
+        return aws.client("ssm", **parameters.SSM_CLIENT)
+    return aws.client(service, **clients.CONTROL)
 
 
 @pytest.fixture
-def purge_env(s3, ssm, monkeypatch):
+def purge_env(s3, ssm, purge_jobs, monkeypatch):
     ssm.put_parameter(Name=PARAMETER, Value=PASSWORD, Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
     monkeypatch.setenv("ALLOWED_BUCKETS", f"{BUCKET}, {OTHER_ALLOWED}")
-    monkeypatch.setenv("CONTINUATION_KEYS_PATH", KEYS_PATH)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     return s3
@@ -53,7 +59,7 @@ def log_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
-def test_right_password_empties_the_bucket_and_reports_counts(purge_env, capsys):
+def test_right_password_empties_the_bucket_and_reports_counts(purge_env, purge_jobs, capsys):
     put_versions(BUCKET, [f"sale/{i}.csv" for i in range(30)], versions=2)
     purge_env.delete_object(Bucket=BUCKET, Key="sale/0.csv")
     purge_env.create_multipart_upload(Bucket=BUCKET, Key="sale/big.csv")
@@ -73,7 +79,13 @@ def test_right_password_empties_the_bucket_and_reports_counts(purge_env, capsys)
     assert line["outcome"] == "purged"
     assert line["status"] == 200
     assert line["deleted"] == body["deleted"]
+    assert line["job_id"] == body["job_id"]
     assert isinstance(line["duration_ms"], int)
+    # Its record ended with it, and the bucket is free again.
+    record = purge_jobs.table().get(body["job_id"])
+    assert (record.state, record.mode, record.deleted.as_dict()) == ("succeeded", "inline", body["deleted"])
+    assert record.ended_at >= record.started_at
+    assert purge_jobs.lease(BUCKET) is None
 
 
 def test_prefix_purges_only_that_prefix(purge_env):
@@ -95,21 +107,34 @@ def test_direct_invocation_shape_works(purge_env):
 
 
 @pytest.mark.parametrize(
-    ("through_http", "budget"),
-    [(True, handler.API_DEADLINE_SECONDS), (False, handler.DIRECT_DEADLINE_SECONDS)],
+    ("through_http", "answer_within"),
+    [(True, budget.API_ANSWER_SECONDS), (False, budget.DIRECT_ANSWER_SECONDS)],
     ids=["API Gateway: its 29 s", "direct: below the SDKs' 60 s read timeout"],
 )
-def test_the_purge_runs_for_what_its_caller_waits(purge_env, monkeypatch, through_http, budget):
+def test_the_purge_runs_for_what_its_caller_waits(purge_env, monkeypatch, through_http, answer_within):
     deadlines = []
     monkeypatch.setattr(
-        handler.BucketPurger, "run", lambda _self, deadline: deadlines.append(deadline) or PurgeResult()
+        inline.BucketPurger, "run", lambda _self, deadline: deadlines.append(deadline) or PurgeResult()
     )
     started = time.monotonic()
     event = proxy_event(body=json.dumps(request()).encode()) if through_http else request()
     assert handler.lambda_handler(event, lambda_context("purge-bucket"))["statusCode"] == 200
     (deadline,) = deadlines
-    assert deadline - started == pytest.approx(budget - handler.RESERVE_SECONDS, abs=0.5)
-    assert handler.DIRECT_DEADLINE_SECONDS < 60
+    assert deadline - started == pytest.approx(answer_within - budget.HAND_OVER_SECONDS, abs=0.5)
+    # Inside the callers' own limits, with room for the answer's way back.
+    assert budget.API_ANSWER_SECONDS <= 27
+    assert budget.DIRECT_ANSWER_SECONDS < 60
+
+
+def test_a_function_timeout_shorter_than_the_budget_is_the_budget(purge_env, monkeypatch):
+    deadlines = []
+    monkeypatch.setattr(
+        inline.BucketPurger, "run", lambda _self, deadline: deadlines.append(deadline) or PurgeResult()
+    )
+    started = time.monotonic()
+    handler.lambda_handler(request(), lambda_context("purge-bucket", timeout_seconds=40))
+    (deadline,) = deadlines
+    assert deadline - started == pytest.approx(39 - budget.HAND_OVER_SECONDS, abs=0.5)
 
 
 def test_base64_encoded_body_works(purge_env):
@@ -128,6 +153,7 @@ def test_wrong_password_gets_the_same_401_whatever_the_bucket(purge_env, bucket,
     (line,) = log_lines(capsys)
     assert line["outcome"] == "unauthorized"
     assert "bucket" not in line
+    assert "job_id" not in line
 
 
 def test_bucket_not_on_the_allowlist_gets_403(purge_env):
@@ -200,6 +226,7 @@ def test_ssm_unavailable_denies_with_503_and_a_logged_error(purge_env, capsys):
     assert bucket_contents(purge_env, BUCKET)["versions"] == 1
     errors = [line for line in log_lines(capsys) if line["level"] == "ERROR"]
     assert "AccessDeniedException" in errors[0]["error"]
+    assert response_body(response)["message"] == "The password cannot be checked right now; try again later"
 
 
 def test_password_rotation_takes_effect_after_the_cache_expires(purge_env, ssm, monkeypatch):
@@ -218,9 +245,11 @@ def test_the_password_never_appears_in_logs_or_responses(purge_env, capsys):
         call(request(password=PASSWORD + "x")),
         call(request(bucket="Invalid_Bucket")),
         call(None, raw=json.dumps(request(extra=1)).encode()),
+        handler.lambda_handler({"job_id": jobs.new_job_id(), "password": PASSWORD}, lambda_context("p")),
     ]
     output = capsys.readouterr().out
     assert output.count("purge request") == 4
+    assert output.count("status request") == 1
     for text in [output, *(r["body"] for r in responses)]:
         assert PASSWORD not in text
         assert "battery" not in text
@@ -234,7 +263,7 @@ def test_head_bucket_refused_gets_500_without_a_trace(purge_env):
     assert "Traceback" not in response["body"]
 
 
-def test_object_lock_gets_500_with_what_was_and_was_not_deleted(s3, ssm, monkeypatch, capsys):
+def test_object_lock_gets_500_with_what_was_and_was_not_deleted(s3, ssm, purge_jobs, monkeypatch, capsys):
     locked = "locked-partner-data"
     ssm.put_parameter(Name=PARAMETER, Value=PASSWORD, Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", PARAMETER)
@@ -253,6 +282,7 @@ def test_object_lock_gets_500_with_what_was_and_was_not_deleted(s3, ssm, monkeyp
         "by_error_code": {"AccessDenied": 1},
         "sample_keys": ["held.csv"],
     }
+    assert purge_jobs.table().get(body["job_id"]).not_deleted == body["not_deleted"]
     assert body["message"] == (
         "S3 refused to delete 1 entries (AccessDenied 1): 2 versions, 0 delete markers,"
         " 0 multipart uploads deleted; nothing else remains"
@@ -272,280 +302,324 @@ def test_listing_refused_gets_500_saying_what_was_not_reached(purge_env):
     assert body["message"].endswith("the rest was not reached")
 
 
-# The 202 continuation --------------------------------------------------------------------------
+# Purges that do not fit: a job, its status, and one purge per bucket ----------------------------
 
 
 @pytest.fixture
-def scheduled(purge_env) -> list[dict]:
-    """Stubs Lambda's Invoke on the handler's client: the events the handler schedules."""
-    client = purge_client("lambda")
-    sent: list[dict] = []
-    client.meta.events.register(
-        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(json.loads(params["Payload"]))
+def out_of_time(monkeypatch):
+    """A request with time to check the bucket and claim it, and none to purge it."""
+    monkeypatch.setenv("PURGE_INLINE_SECONDS", "0")
+
+
+def status(job_id, password=PASSWORD, **event_kwargs):
+    body = json.dumps({"job_id": job_id, "password": password}).encode()
+    return handler.lambda_handler(
+        proxy_event(body=body, resource="/purge/status", **event_kwargs), lambda_context("p")
     )
-    stubber = Stubber(client)
-    for _ in range(5):
-        stubber.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {
-                "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:purge-bucket",
-                "InvocationType": "Event",
-                "Payload": ANY,
-            },
-        )
-    stubber.activate()
-    return sent
 
 
-@pytest.fixture
-def api_out_of_time(monkeypatch):
-    """An API request that has time to check the bucket and none to purge it."""
-    # 5 s for what comes before the bucket check (a loaded machine took 1.4 s), less than the
-    # reserve kept for scheduling the next hop, so the purge itself gets no time.
-    assert REQUEST_SECONDS + 5 < handler.RESERVE_SECONDS
-    monkeypatch.setattr(handler, "API_DEADLINE_SECONDS", REQUEST_SECONDS + 5)
-
-
-def short_hop() -> object:
-    """A background hop with no time to purge: it can only schedule the next one."""
-    return lambda_context("purge-bucket", timeout_seconds=handler.RESERVE_SECONDS + 1)
-
-
-def stored_key(ssm, request_id="req-1"):
-    return ssm.get_parameter(Name=f"{KEYS_PATH}/{request_id}", WithDecryption=True)["Parameter"]["Value"]
-
-
-def test_work_that_does_not_fit_gets_202_and_the_continuation_finishes_it(
-    purge_env, ssm, scheduled, api_out_of_time, capsys
+def test_work_that_does_not_fit_gets_202_with_a_job_and_how_to_follow_it(
+    purge_env, purge_jobs, out_of_time, capsys
 ):
     put_versions(BUCKET, [f"k{i}" for i in range(40)], versions=2)
 
     response = call(request(), request_id="req-202")
 
     assert response["statusCode"] == 202
-    assert "continues in the background" in response_body(response)["message"]
-    (event,) = scheduled
-    assert PASSWORD not in json.dumps(event)
-    assert event[continuation.EVENT_KEY]["bucket_name"] == BUCKET
-    assert stored_key(ssm, "req-202"), "the hop's key is stored while the purge runs"
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 80
+    body = response_body(response)
+    job_id = body["job_id"]
+    assert body["status_request"] == {
+        "method": "POST",
+        "path": "/v1/purge/status",
+        "fields": ["job_id", "password"],
+    }
+    assert f'POST {{"job_id": "{job_id}", "password": …}} to /v1/purge/status' in body["message"]
+    assert PASSWORD not in response["body"]
+    # The job: an execution named after it, whose input names the job and nothing else.
+    (execution,) = purge_jobs.executions()
+    assert execution["name"] == job_id
+    assert json.loads(execution["input"]) == {"job_id": job_id}
+    record = purge_jobs.table().get(job_id)
+    assert (record.state, record.mode, record.bucket, record.prefix) == ("running", "job", BUCKET, "")
+    lease = purge_jobs.lease(BUCKET)
+    assert lease["job_id"] == job_id
+    assert int(lease["expires_at"]) == pytest.approx(time.time() + JOB_LEASE_SECONDS, abs=5)
+    assert bucket_contents(purge_env, BUCKET)["versions"] == 80, "nothing deleted inline in no time"
+    (line,) = log_lines(capsys)
+    assert (line["outcome"], line["status"], line["job_id"]) == ("job_started", 202, job_id)
 
-    finished = handler.lambda_handler(event, lambda_context("purge-bucket"))
 
-    assert finished["statusCode"] == 200
-    assert bucket_contents(purge_env, BUCKET) == EMPTY
-    done = log_lines(capsys)[-1]
-    assert done["message"] == "purge complete"
-    assert done["request_id"] == "req-202"
-    assert done["deleted"] == {"versions": 80, "delete_markers": 0, "multipart_uploads": 0}
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
-        stored_key(ssm, "req-202")
-
-
-def test_a_replayed_continuation_is_useless_once_the_purge_ended(
-    purge_env, scheduled, api_out_of_time, capsys
-):
+def test_a_job_started_directly_says_to_invoke_the_function_for_its_status(purge_env, out_of_time):
     put_versions(BUCKET, ["a.csv"])
-    call(request())
-    (event,) = scheduled
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 200
-    put_versions(BUCKET, ["written-after-the-purge.csv"])
-
-    replayed = handler.lambda_handler(event, lambda_context("p"))
-
-    assert replayed["statusCode"] == 401
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
-    assert log_lines(capsys)[-1]["reason"] == "no purge is running under this continuation's request id"
-
-
-def test_a_hop_that_runs_out_of_time_schedules_the_next_and_its_own_event_stops_working(
-    purge_env, scheduled, api_out_of_time
-):
-    put_versions(BUCKET, ["a.csv"])
-    call(request())
-    response = handler.lambda_handler(scheduled[0], short_hop())
+    response = handler.lambda_handler(request(), lambda_context("p"))
     assert response["statusCode"] == 202
-    assert scheduled[1][continuation.EVENT_KEY]["hop"] == 2
-    # The first hop's event is stale now: its key was replaced by the second hop's.
-    assert handler.lambda_handler(scheduled[0], lambda_context("p"))["statusCode"] == 401
-    assert handler.lambda_handler(scheduled[1], lambda_context("p"))["statusCode"] == 200
-    assert bucket_contents(purge_env, BUCKET) == EMPTY
+    body = response_body(response)
+    assert body["status_request"]["path"] is None
+    assert f'invoke the function with {{"job_id": "{body["job_id"]}", "password": …}}' in body["message"]
 
 
-def test_the_continuation_does_not_depend_on_the_password(
-    purge_env, ssm, scheduled, api_out_of_time, monkeypatch
-):
+def test_a_second_purge_of_a_bucket_gets_409_with_the_running_jobs_id(purge_env, out_of_time, capsys):
+    put_versions(BUCKET, ["a.csv", "b.csv"])
+    first = response_body(call(request()))
+
+    second = call(request(prefix="other/"))
+
+    assert second["statusCode"] == 409
+    body = response_body(second)
+    assert body["job_id"] == first["job_id"]
+    assert body["bucket_name"] == BUCKET
+    assert 0 < body["retry_after_seconds"] <= JOB_LEASE_SECONDS
+    assert first["job_id"] in body["message"]
+    assert bucket_contents(purge_env, BUCKET)["versions"] == 2
+    assert log_lines(capsys)[-1]["outcome"] == "busy"
+
+
+def test_two_purges_of_a_bucket_at_once_give_one_409(purge_env, purge_jobs, monkeypatch):
+    """A client retrying while its purge runs: the retry claims nothing, so no deletion is
+    counted twice (two purges each claimed every deletion: 8,000 of 4,000)."""
+    put_versions(BUCKET, [f"k{i}" for i in range(200)], versions=2)
+    answers = []
+    run = inline.BucketPurger.run
+
+    def run_with_a_retry_in_the_middle(purger, deadline):
+        answers.append(call(request()))  # Arrives while this purge holds the bucket.
+        return run(purger, deadline)
+
+    monkeypatch.setattr(inline.BucketPurger, "run", run_with_a_retry_in_the_middle)
+    first = call(request())
+    (retry,) = answers
+    assert retry["statusCode"] == 409
+    assert first["statusCode"] == 200
+    assert response_body(first)["deleted"]["versions"] == 400
+    assert response_body(retry)["job_id"] == response_body(first)["job_id"]
+    monkeypatch.setattr(inline.BucketPurger, "run", run)
+    put_versions(BUCKET, ["later.csv"])
+    assert call(request())["statusCode"] == 200, "the bucket is free once the purge ended"
+
+
+def test_a_request_id_chosen_by_the_caller_cannot_take_another_purge(purge_env, out_of_time):
     put_versions(BUCKET, ["a.csv"])
-    call(request())
-    ssm.put_parameter(Name=PARAMETER, Value="a different password now", Type="SecureString", Overwrite=True)
-    parameters.secure_parameter.cache_clear()
-    (event,) = scheduled
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 200
-
-
-def test_a_failed_continuation_schedule_gets_500_and_leaves_no_key(purge_env, ssm, api_out_of_time):
-    put_versions(BUCKET, ["a.csv"])
-    stubber = Stubber(purge_client("lambda"))
-    stubber.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
-    stubber.activate()
-    response = call(request(), request_id="req-x")
-    assert response["statusCode"] == 500
-    assert "could not continue" in response_body(response)["message"]
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
-        stored_key(ssm, "req-x")
-
-
-def test_refused_entries_do_not_stop_the_background_continuation():
-    result = PurgeResult(
-        deleted=PurgeCounts(versions=4000),
-        failures=[Failure("held.csv", "AccessDenied", version_id="v1")],
-        out_of_time=True,
+    event = {**request(), "requestContext": {"requestId": "the-same"}}
+    first = handler.lambda_handler(
+        proxy_event(body=json.dumps(request()).encode(), request_id="the-same"), lambda_context("p")
     )
-    job = Continuation(BUCKET, "", "req-1", 0, int(time.time()), PurgeCounts())
-    sent = []
-    settings = handler.Settings("p", frozenset({BUCKET}), KEYS_PATH, "")
-    original = handler._schedule
-    try:
-        handler._schedule = lambda _context, _keys, next_job: sent.append(next_job) or True
-        answer = handler._after_purge(job, result, None, settings)
-    finally:
-        handler._schedule = original
-    assert answer.status == 202
-    assert "1 refused so far, tried again later" in answer.message
-    assert answer.fields["not_deleted"]["sample_keys"] == ["held.csv"]
-    assert sent[0].deleted_so_far == PurgeCounts(versions=4000)
-
-
-def signed(ssm, **changes) -> dict:
-    """A continuation of purge "req-1" with its key stored, then ``changes`` made to its claims."""
-    key = SessionKeys(ssm, KEYS_PATH).new("req-1")
-    job = Continuation(BUCKET, "", "req-1", 1, int(time.time()), PurgeCounts())
-    event = job.to_event(key)
-    event[continuation.EVENT_KEY].update(changes)
-    return event
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"bucket_name": OTHER_ALLOWED},
-        {"prefix": "sale/"},
-        {"hop": 2},
-        {"issued_at": 0},
-        {"deleted_so_far": {"versions": 1, "delete_markers": 0, "multipart_uploads": 0}},
-        {"request_id": "req-2"},
-        {"signature": "0" * 64},
-        {"signature": "not hex"},
-    ],
-    ids=lambda changes: next(iter(changes)),
-)
-def test_tampered_continuations_delete_nothing(purge_env, ssm, changes, capsys):
-    put_versions(BUCKET, ["a.csv"])
-    response = handler.lambda_handler(signed(ssm, **changes), lambda_context("purge-bucket"))
-    assert response["statusCode"] == 401
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
-    assert log_lines(capsys)[-1]["message"] == "purge continuation rejected"
-
-
-def test_a_continuation_signed_with_another_key_deletes_nothing(purge_env, ssm):
-    put_versions(BUCKET, ["a.csv"])
-    SessionKeys(ssm, KEYS_PATH).new("req-1")
-    forged = Continuation(BUCKET, "", "req-1", 1, int(time.time()), PurgeCounts()).to_event(b"k" * 32)
-    assert handler.lambda_handler(forged, lambda_context("p"))["statusCode"] == 401
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
-
-
-@pytest.mark.parametrize(
-    "event",
-    [
-        {continuation.EVENT_KEY: "junk"},
-        {continuation.EVENT_KEY: {}, "extra": 1},
-        {continuation.EVENT_KEY: {}},
-    ],
-)
-def test_malformed_continuations_delete_nothing(purge_env, event):
-    put_versions(BUCKET, ["a.csv"])
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 401
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
-
-
-def test_a_request_id_that_cannot_name_a_key_is_rejected(purge_env, ssm):
-    job = Continuation(BUCKET, "", "../../partner-data/purge-password", 1, int(time.time()), PurgeCounts())
-    assert handler.lambda_handler(job.to_event(b"k" * 32), lambda_context("p"))["statusCode"] == 401
-
-
-def test_continuations_are_refused_when_no_key_path_is_configured(purge_env, ssm, monkeypatch):
-    event = signed(ssm)
-    monkeypatch.delenv("CONTINUATION_KEYS_PATH")
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 401
-
-
-def test_an_unreadable_key_store_raises_so_lambda_retries(purge_env, ssm, capsys):
-    event = signed(ssm)
-    fail_requests(
-        purge_client("ssm"), "ssm.GetParameter", status=400, body=b'{"__type":"AccessDeniedException"}'
+    second = handler.lambda_handler(
+        proxy_event(body=json.dumps(request()).encode(), request_id="the-same"), lambda_context("p")
     )
-    with pytest.raises(continuation.SessionError):
-        handler.lambda_handler(event, lambda_context("p"))
-    assert log_lines(capsys)[-1]["message"] == "purge continuation could not be checked"
+    assert (first["statusCode"], second["statusCode"]) == (202, 409)
+    assert response_body(second)["job_id"] == response_body(first)["job_id"] != "the-same"
+    # A direct event dressed as an HTTP one, without its method, is refused before the password.
+    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 405
 
 
-def test_expired_continuation_is_rejected(purge_env, ssm):
-    event = signed(ssm, issued_at=int(time.time()) - continuation.MAX_AGE_SECONDS - 5)
-    key = base64.b64decode(stored_key(ssm))
-    claims = {k: v for k, v in event[continuation.EVENT_KEY].items() if k != "signature"}
-    event[continuation.EVENT_KEY]["signature"] = continuation.sign(continuation._canonical(claims), key)
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 401
-
-
-def test_continuation_past_the_hop_limit_is_rejected(purge_env, ssm):
-    key = SessionKeys(ssm, KEYS_PATH).new("req-1")
-    job = Continuation(BUCKET, "", "req-1", continuation.MAX_HOPS + 1, int(time.time()), PurgeCounts())
-    assert handler.lambda_handler(job.to_event(key), lambda_context("p"))["statusCode"] == 401
-
-
-def test_continuation_for_a_bucket_removed_from_the_allowlist_is_refused(purge_env, ssm, monkeypatch):
+def test_a_crashed_purges_lease_expires(purge_env, purge_jobs):
     put_versions(BUCKET, ["a.csv"])
-    event = signed(ssm)
-    monkeypatch.setenv("ALLOWED_BUCKETS", OTHER_ALLOWED)
-    assert handler.lambda_handler(event, lambda_context("p"))["statusCode"] == 403
-    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
+    crashed = jobs.new_job_id()
+    purge_jobs.table(clock=lambda: time.time() - INLINE_LEASE_SECONDS - 1).claim(
+        crashed, BUCKET, "", lease_seconds=INLINE_LEASE_SECONDS, answer_by=time.time() - 60
+    )
+    response = call(request())
+    assert response["statusCode"] == 200
+    assert response_body(response)["job_id"] != crashed
+    # And the crashed purge's record reads as failed, not running, once its answer was long due.
+    body = response_body(status(crashed))
+    assert body["state"] == "failed"
+    assert "stopped before it could record how it ended" in body["message"]
 
 
-def test_continuation_sent_through_the_api_is_just_a_bad_request(purge_env, ssm):
-    response = call(None, raw=json.dumps(signed(ssm)).encode())
-    assert response["statusCode"] == 400
-
-
-def test_continuation_that_meets_a_refusal_logs_the_failure_and_ends_the_purge(purge_env, ssm, capsys):
-    event = signed(ssm)
-    fail_requests(purge_client("s3"), "s3.ListObjectVersions", status=403, body=s3_error_xml("AccessDenied"))
+@pytest.mark.parametrize("request_id", ["abc123=", "Zm9vYmFy+/=="], ids=["base64-id", "padded"])
+def test_http_api_request_ids_ending_in_equals_start_jobs(purge_env, purge_jobs, out_of_time, request_id):
+    put_versions(BUCKET, ["a.csv"])
+    event = http_event(body=json.dumps(request()).encode(), request_id=request_id, path="/purge")
     response = handler.lambda_handler(event, lambda_context("p"))
-    assert response["statusCode"] == 500
-    assert log_lines(capsys)[-1]["message"] == "purge failed"
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
-        stored_key(ssm)
+    assert response["statusCode"] == 202
+    body = response_body(response)
+    assert body["status_request"]["path"] == "/purge/status"
+    (execution,) = purge_jobs.executions()
+    assert execution["name"] == body["job_id"]
+    status_event = http_event(
+        body=json.dumps({"job_id": body["job_id"], "password": PASSWORD}).encode(),
+        path="/purge/status",
+        request_id=request_id,
+    )
+    assert response_body(handler.lambda_handler(status_event, lambda_context("p")))["state"] == "running"
 
 
-def test_last_allowed_hop_gives_up_instead_of_chaining(purge_env, ssm, capsys):
+def test_the_status_of_a_running_job_says_so_with_its_counts(purge_env, purge_jobs, out_of_time, capsys):
     put_versions(BUCKET, ["a.csv"])
-    key = SessionKeys(ssm, KEYS_PATH).new("req-1")
-    job = Continuation(BUCKET, "", "req-1", continuation.MAX_HOPS, int(time.time()), PurgeCounts())
-    response = handler.lambda_handler(job.to_event(key), short_hop())
-    assert response["statusCode"] == 500
-    assert log_lines(capsys)[-1]["outcome"] == "too_many_hops"
+    job_id = response_body(call(request(prefix="a")))["job_id"]
+    purge_jobs.table().add_progress(job_id, PurgeCounts(versions=7, delete_markers=2))
+
+    response = status(job_id)
+
+    assert response["statusCode"] == 200
+    body = response_body(response)
+    assert {k: v for k, v in body.items() if k not in {"message", "started_at"}} == {
+        "job_id": job_id,
+        "state": "running",
+        "bucket_name": BUCKET,
+        "prefix": "a",
+        "deleted": {"versions": 7, "delete_markers": 2, "multipart_uploads": 0},
+        "ended_at": None,
+    }
+    assert body["started_at"].endswith("Z")
+    assert "7 versions, 2 delete markers, 0 multipart uploads deleted so far" in body["message"]
+    line = log_lines(capsys)[-1]
+    assert (line["message"], line["outcome"], line["job_id"], line["state"]) == (
+        "status request",
+        "status",
+        job_id,
+        "running",
+    )
 
 
-def test_continuation_that_cannot_chain_logs_it(purge_env, ssm, capsys):
+def test_the_status_of_an_ended_job_keeps_how_it_ended(purge_env, purge_jobs):
     put_versions(BUCKET, ["a.csv"])
-    event = signed(ssm)
-    stubber = Stubber(purge_client("lambda"))
-    stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
-    stubber.activate()
-    response = handler.lambda_handler(event, short_hop())
+    job_id = response_body(call(request()))["job_id"]  # Fits: ends inline.
+    body = response_body(status(job_id))
+    assert body["state"] == "succeeded"
+    assert body["message"] == f"Bucket {BUCKET!r} is now empty"
+    assert body["deleted"]["versions"] == 1
+    assert body["started_at"] <= body["ended_at"]
+
+
+def test_a_job_whose_execution_ended_without_recording_it_reads_as_failed(purge_env, purge_jobs, out_of_time):
+    put_versions(BUCKET, ["a.csv"])
+    job_id = response_body(call(request()))["job_id"]
+    sfn = aws.client("stepfunctions")
+    sfn.stop_execution(executionArn=jobs.execution_arn(purge_jobs.state_machine_arn, job_id), error="Stopped")
+    body = response_body(status(job_id))
+    assert body["state"] == "failed"
+    assert "ended ABORTED before it could record how" in body["message"]
+    assert body["ended_at"] is not None
+
+
+def test_status_requests_get_the_same_401_and_tell_nothing_without_the_password(purge_env, out_of_time):
+    put_versions(BUCKET, ["a.csv"])
+    job_id = response_body(call(request()))["job_id"]
+    for asked in (job_id, jobs.new_job_id()):
+        response = status(asked, password="wrong horse")
+        assert (response["statusCode"], response["body"]) == (401, json.dumps({"message": "Unauthorized"}))
+
+
+def test_an_unknown_job_gets_404_after_the_password(purge_env):
+    unknown = jobs.new_job_id()
+    response = status(unknown)
+    assert response["statusCode"] == 404
+    assert response_body(response)["job_id"] == unknown
+    assert "kept 30 days" in response_body(response)["message"]
+
+
+def test_a_malformed_job_id_gets_400_before_the_password_is_read(purge_env, monkeypatch):
+    monkeypatch.setenv("PASSWORD_PARAMETER", "/does/not/matter")
+    response = status("../../purge-password")
+    assert response["statusCode"] == 400
+    assert "not a job id" in response_body(response)["message"]
+
+
+def test_a_job_that_cannot_start_ends_failed_and_lets_go_of_the_bucket(
+    purge_env, purge_jobs, out_of_time, monkeypatch
+):
+    monkeypatch.setenv("JOB_STATE_MACHINE_ARN", purge_jobs.state_machine_arn + "-gone")
+    put_versions(BUCKET, ["a.csv"])
+    response = call(request())
     assert response["statusCode"] == 500
-    assert log_lines(capsys)[-1]["outcome"] == "continuation_failed"
+    body = response_body(response)
+    assert "could not continue as a job" in body["message"]
+    record = purge_jobs.table().get(body["job_id"])
+    assert record.state == "failed"
+    assert "StateMachineDoesNotExist" in record.error
+    assert purge_jobs.lease(BUCKET) is None
+
+
+def test_without_a_state_machine_a_purge_that_does_not_fit_fails_saying_so(
+    purge_env, purge_jobs, out_of_time, monkeypatch
+):
+    monkeypatch.delenv("JOB_STATE_MACHINE_ARN")
+    put_versions(BUCKET, ["a.csv"])
+    body = response_body(call(request()))
+    assert "no state machine is configured" in purge_jobs.table().get(body["job_id"]).error
+    assert purge_jobs.lease(BUCKET) is None
+
+
+def test_an_unreachable_job_table_gets_503_and_deletes_nothing(purge_env, capsys):
+    fail_requests(
+        purge_client("dynamodb"),
+        "dynamodb.TransactWriteItems",
+        status=400,
+        body=b'{"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}',
+        headers={"Content-Type": "application/x-amz-json-1.0"},
+    )
+    put_versions(BUCKET, ["a.csv"])
+    response = call(request())
+    assert response["statusCode"] == 503
+    assert (
+        response_body(response)["message"]
+        == "The purge cannot start right now; nothing was deleted, try again"
+    )
+    assert bucket_contents(purge_env, BUCKET)["versions"] == 1
+    assert any("ProvisionedThroughputExceeded" in line.get("error", "") for line in log_lines(capsys))
+
+
+def test_a_listing_botocore_cannot_parse_ends_the_purge_failed_with_its_counts(purge_env, purge_jobs, capsys):
+    # Ends as a listing does (so botocore's check of 200 answers lets it through), and is no XML:
+    # a character reference that XML forbids, as S3 writes a control character in a key.
+    unparseable = b'<?xml version="1.0"?><ListVersionsResult><Key>&#x1b;</Key></ListVersionsResult>'
+    fail_requests(purge_client("s3"), "s3.ListObjectVersions", status=200, body=unparseable, skip=1)
+    put_versions(BUCKET, ["a.csv"])
+    response = call(request())
+    assert response["statusCode"] == 500
+    body = response_body(response)
+    assert body["refused"] == "UnparseableResponse"
+    assert purge_jobs.table().get(body["job_id"]).state == "failed"
+    assert purge_jobs.lease(BUCKET) is None
+    line = log_lines(capsys)[-1]
+    assert (line["message"], line["level"], line["refused"]) == (
+        "purge request",
+        "ERROR",
+        "UnparseableResponse",
+    )
+
+
+def test_an_unexpected_error_ends_the_purge_failed_and_lets_go_of_the_bucket(
+    purge_env, purge_jobs, monkeypatch, capsys
+):
+    def broken(_purger, _deadline):
+        raise KeyError("an engine bug")
+
+    monkeypatch.setattr(inline.BucketPurger, "run", broken)
+    response = call(request())
+    assert response["statusCode"] == 500
+    body = response_body(response)
+    assert body["message"] == "The purge stopped on an unexpected error (KeyError); the rest is still there"
+    assert purge_jobs.table().get(body["job_id"]).state == "failed"
+    assert purge_jobs.lease(BUCKET) is None
+    assert "Traceback" not in response["body"]
+
+
+@pytest.mark.slow(seconds=30)
+def test_the_api_answers_in_time_when_every_aws_call_takes_its_worst(purge_env, purge_jobs, monkeypatch):
+    """Each call answers just within its client's bounds (connect plus read timeout): the answer
+    still leaves before API Gateway's 29 s (it took 30.7 s with the continuation chain)."""
+    put_versions(BUCKET, [f"k{i}" for i in range(3000)])
+    worst = {
+        ("ssm", "GetParameter"): parameters.SSM_CLIENT["connect_timeout"]
+        + parameters.SSM_CLIENT["read_timeout"],
+        ("s3", "HeadBucket"): REQUEST_SECONDS,
+        ("s3", "ListObjectVersions"): REQUEST_SECONDS,
+        ("dynamodb", "TransactWriteItems"): clients.CONTROL_CALL_SECONDS,
+        ("stepfunctions", "StartExecution"): clients.CONTROL_CALL_SECONDS,
+    }
+    for (service, operation), seconds in worst.items():
+        purge_client(service).meta.events.register_first(
+            f"before-send.{service}.{operation}", lambda seconds=seconds, **_: time.sleep(seconds - 0.05)
+        )
+    started = time.monotonic()
+    response = call(request())
+    elapsed = time.monotonic() - started
+    assert elapsed < budget.API_ANSWER_SECONDS
+    assert response["statusCode"] == 202, response_body(response)
+    assert purge_jobs.executions()[0]["name"] == response_body(response)["job_id"]
 
 
 # The password check: near misses, and what the logs never show ---------------------------------

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from purge_bucket import handler
+from purge_bucket import clients
 from purge_bucket.deletion import BucketPurger, PurgeCounts
 from purge_bucket.pacing import MIN_RATE
 from stand_ins.s3_model import RateLimit
@@ -48,9 +48,9 @@ def test_each_prefix_is_listed_by_its_own_lane_and_the_top_level_too(model):
             model.put(BUCKET, f"{dataset}/2026-11-{i % 28 + 1:02d}-{i}.csv")
     model.put(BUCKET, "README.txt", versions=3)
     model.start_upload(BUCKET, "sale/upload.csv")
-    s3 = handler.purge_s3_client()
+    s3 = clients.purge_s3_client()
     lists = listed_prefixes(s3)
-    purger = BucketPurger(s3, BUCKET, workers=handler.DELETE_WORKERS, listers=handler.LISTERS)
+    purger = BucketPurger(s3, BUCKET, workers=clients.DELETE_WORKERS, listers=clients.LISTERS)
 
     result = purger.run(time.monotonic() + 60)
 
@@ -68,7 +68,7 @@ def test_objects_written_during_the_purge_are_purged_too(model):
     for i in range(300):
         model.put(BUCKET, f"sale/{i}.csv")
     late = ["sale/late.csv", "new-prefix/late.csv", "top-level-late.csv"]
-    s3 = WritesDuringThePurge(handler.purge_s3_client(), model, list(late))
+    s3 = WritesDuringThePurge(clients.purge_s3_client(), model, list(late))
 
     result = BucketPurger(s3, BUCKET).run(time.monotonic() + 60)
 
@@ -90,7 +90,7 @@ def test_a_throttled_prefix_slows_down_alone(model):
         return None
 
     model.key_errors = sale_throttled
-    purger = BucketPurger(handler.purge_s3_client(), BUCKET, sleep=lambda _s: None)
+    purger = BucketPurger(clients.purge_s3_client(), BUCKET, sleep=lambda _s: None)
 
     result = purger.run(time.monotonic() + 60)
 
@@ -124,10 +124,10 @@ def test_a_lane_waiting_for_its_slots_does_not_hold_back_the_others(model):
     for i in range(1000):
         model.put(BUCKET, f"b-fast/{i:04d}.csv")
     purger = BucketPurger(
-        FastPrefixListedLate(handler.purge_s3_client()),
+        FastPrefixListedLate(clients.purge_s3_client()),
         BUCKET,
-        workers=handler.DELETE_WORKERS,
-        listers=handler.LISTERS,
+        workers=clients.DELETE_WORKERS,
+        listers=clients.LISTERS,
     )
     purger.pacer("a-slow/").rate = MIN_RATE  # 200 keys: 2 s of slots
     fast_gone_after: list[float] = []
@@ -167,7 +167,7 @@ def test_the_pace_settles_near_the_rate_the_server_accepts(model):
     started = time.monotonic()
     snapshot.start()
 
-    result = BucketPurger(handler.purge_s3_client(), BUCKET, workers=handler.DELETE_WORKERS).run(
+    result = BucketPurger(clients.purge_s3_client(), BUCKET, workers=clients.DELETE_WORKERS).run(
         time.monotonic() + 60
     )
 
@@ -186,7 +186,7 @@ def test_more_prefixes_than_lanes_are_listed_as_one(model):
     for day in range(MAX_LANES + 1):
         for i in range(3):
             model.put(BUCKET, f"2026-11-{day + 1:02d}/{i}.csv")
-    s3 = handler.purge_s3_client()
+    s3 = clients.purge_s3_client()
     lists = listed_prefixes(s3)
     purger = BucketPurger(s3, BUCKET)
 
@@ -201,7 +201,7 @@ def test_more_prefixes_than_lanes_are_listed_as_one(model):
 def test_a_flat_bucket_is_purged_from_the_listing_by_delimiter(model):
     for i in range(40):
         model.put(BUCKET, f"{i}.csv", versions=2)
-    s3 = handler.purge_s3_client()
+    s3 = clients.purge_s3_client()
     lists = listed_prefixes(s3)
 
     result = BucketPurger(s3, BUCKET).run(time.monotonic() + 60)

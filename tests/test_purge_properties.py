@@ -77,3 +77,24 @@ def test_request_shaped_bodies_without_the_password(guarded_bucket, payload):
 @given(event=json_values | request_like)
 def test_arbitrary_direct_invocation_events(guarded_bucket, event):
     assert_refused_and_untouched(handler.lambda_handler(event, lambda_context("p")), guarded_bucket)
+
+
+status_like = st.fixed_dictionaries(
+    {
+        "job_id": st.one_of(
+            st.from_regex(r"\A[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}\Z"), st.text(max_size=40), json_values
+        ),
+        "password": json_values | st.text(),
+    },
+    optional={"extra": json_values},
+)
+
+
+@hostile_settings
+@given(payload=status_like | json_values, body=st.binary(max_size=200), raw=st.booleans())
+def test_status_requests_without_the_password(guarded_bucket, payload, body, raw):
+    """The status route: whatever arrives, a client error, and no job is read without the password
+    (no job table is configured here: reading one would be a 503)."""
+    sent = body if raw else json.dumps(payload).encode()
+    event = proxy_event(body=sent, resource="/purge/status")
+    assert_refused_and_untouched(handler.lambda_handler(event, lambda_context("p")), guarded_bucket)

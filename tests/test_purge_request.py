@@ -1,11 +1,13 @@
 import base64
 import dataclasses
 import json
+import re
 
 import pytest
 
 from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket.request import (
+    JOB_ID,
     MAX_BODY_BYTES,
     MAX_BODY_CHARS,
     MAX_BUCKET_CHARS,
@@ -14,8 +16,12 @@ from purge_bucket.request import (
     BadRequest,
     Caller,
     PurgeRequest,
+    StatusRequest,
     caller_of,
+    is_status_route,
     parse_purge_request,
+    parse_request,
+    status_path,
 )
 from stand_ins.api_gateway_events import http_event, proxy_event
 from stand_ins.lambda_context import LambdaContext
@@ -309,3 +315,105 @@ def test_a_byte_order_mark_elsewhere_is_not_json():
     body = b'{"bucket_name": "partner-data", ' + b"\xef\xbb\xbf" + b'"password": "pw"}'
     with pytest.raises(BadRequest, match="not valid JSON"):
         parse_purge_request(proxy_event(body=body))
+
+
+# The status request ---------------------------------------------------------------------------
+
+JOB = "20261202T185000Z-0123456789abcdef"
+
+
+def status_event(payload, **kwargs):
+    return body_event(payload, resource="/purge/status", **kwargs)
+
+
+def test_a_status_request_is_parsed_from_its_route():
+    event = status_event({"job_id": JOB, "password": "pw"})
+    assert is_status_route(event)
+    assert parse_request(event) == StatusRequest(JOB, "pw")
+
+
+def test_a_status_request_through_an_http_api_is_parsed_from_its_path():
+    event = http_event(body=json.dumps({"job_id": JOB, "password": "pw"}).encode(), path="/purge/status")
+    assert parse_request(event) == StatusRequest(JOB, "pw")
+    assert status_path(event) == "/purge/status"
+
+
+def test_a_direct_invocation_with_a_job_id_is_a_status_request():
+    assert parse_request({"job_id": JOB, "password": "pw"}) == StatusRequest(JOB, "pw")
+    assert parse_request({"bucket_name": "partner-data", "password": "pw"}) == PurgeRequest(
+        "partner-data", "pw"
+    )
+
+
+def test_the_password_is_not_in_a_status_requests_repr():
+    assert "s3cret" not in repr(StatusRequest(JOB, "s3cret"))
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"job_id": JOB}, "Missing field(s): password"),
+        ({"password": "pw"}, "Missing field(s): job_id"),
+        ({"job_id": JOB, "password": "pw", "bucket_name": "partner-data"}, 'Unknown field(s): "bucket_name"'),
+        ({"job_id": JOB, "password": ""}, "non-empty string"),
+        ({"job_id": JOB, "password": "x" * 1025}, "longer than 1024"),
+        ({"job_id": 5, "password": "pw"}, "not a job id"),
+        ({"job_id": JOB.upper(), "password": "pw"}, "not a job id"),
+        ({"job_id": JOB + "0", "password": "pw"}, "not a job id"),
+        ({"job_id": JOB + "\n", "password": "pw"}, "not a job id"),
+        ({"job_id": "../" + JOB, "password": "pw"}, "not a job id"),
+        ([JOB], "JSON object"),
+    ],
+)
+def test_a_bad_status_request_says_what_is_wrong(payload, fragment):
+    with pytest.raises(BadRequest, match=re.escape(fragment)) as caught:
+        parse_request(status_event(payload))
+    assert caught.value.status == 400
+
+
+def test_a_purge_sent_to_the_status_route_is_refused():
+    with pytest.raises(BadRequest, match="Unknown field"):
+        parse_request(status_event({"bucket_name": "partner-data", "password": "pw"}))
+
+
+def test_a_status_request_sent_to_the_purge_route_is_refused():
+    with pytest.raises(BadRequest, match="Unknown field"):
+        parse_request(body_event({"job_id": JOB, "password": "pw"}))
+    with pytest.raises(BadRequest, match="status request, not a purge"):
+        parse_purge_request({"job_id": JOB, "password": "pw"})
+
+
+def test_a_get_of_the_status_route_gets_405():
+    with pytest.raises(BadRequest) as caught:
+        parse_request(proxy_event(body=None, method="GET", resource="/purge/status"))
+    assert caught.value.status == 405
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (proxy_event(body=b"{}", resource="/purge", stage="v1"), "/v1/purge/status"),
+        (proxy_event(body=b"{}", resource="/purge/status", stage="v1"), "/v1/purge/status"),
+        (proxy_event(body=b"{}", resource="/purge-bucket", stage="prod"), "/prod/purge-bucket/status"),
+        (http_event(body=b"{}", path="/purge/"), "/purge/status"),
+        ({"bucket_name": "partner-data", "password": "pw"}, None),
+    ],
+    ids=["rest", "rest-status", "rest-custom", "http-api", "direct"],
+)
+def test_the_status_path_is_the_one_the_caller_used_plus_status(event, expected):
+    assert status_path(event) == expected
+
+
+def test_the_status_path_of_an_event_without_its_path_is_none():
+    event = proxy_event(body=b"{}")
+    del event["requestContext"]["path"]
+    event["path"] = "relative"
+    assert status_path(event) is None
+    event["requestContext"] = "not a context"
+    event["path"] = "/purge"
+    assert status_path(event) == "/purge/status"
+
+
+def test_job_ids_look_as_the_pattern_says():
+    assert JOB_ID.fullmatch(JOB)
+    assert not JOB_ID.fullmatch(JOB[:-1])

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ParamValidationError
 
 from lambda_shared import aws
-from purge_bucket import deletion, handler
+from purge_bucket import clients, deletion
 from purge_bucket.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
 from support import EMPTY, MODEL_BUCKET
 
@@ -21,7 +21,7 @@ BUCKET = MODEL_BUCKET
 
 def production_s3():
     """The purge's S3 client, as the handler makes it."""
-    return handler.purge_s3_client()
+    return clients.purge_s3_client()
 
 
 def purge(model, deadline_seconds=60.0, **kwargs):
@@ -34,8 +34,8 @@ def test_the_production_client_leaves_retries_and_waits_to_the_purge():
     assert (config.connect_timeout, config.read_timeout) == (deletion.CONNECT_TIMEOUT, deletion.READ_TIMEOUT)
     assert config.connect_timeout + config.read_timeout <= REQUEST_SECONDS
     # A connection for each thread that may send at once: every lane's listing and its workers.
-    lanes = handler.LISTERS + 1  # the listers' lanes, and the entries beside the prefixes
-    assert config.max_pool_connections >= lanes * (handler.DELETE_WORKERS + 1), "a connection per thread"
+    lanes = clients.LISTERS + 1  # the listers' lanes, and the entries beside the prefixes
+    assert config.max_pool_connections >= lanes * (clients.DELETE_WORKERS + 1), "a connection per thread"
 
 
 def test_the_production_client_sends_what_deletion_builds_unchecked_and_the_others_check(model):
@@ -44,9 +44,9 @@ def test_the_production_client_sends_what_deletion_builds_unchecked_and_the_othe
     production_s3().delete_objects(Bucket=BUCKET, Delete={})
     assert model.requests["DeleteObjects"] == 1
     with pytest.raises(ParamValidationError):
-        aws.client("s3", **handler.BOUNDED).delete_objects(Bucket=BUCKET, Delete={})
+        aws.client("s3", **clients.BOUNDED).delete_objects(Bucket=BUCKET, Delete={})
     with pytest.raises(ParamValidationError):
-        aws.client("ssm", **handler.BOUNDED).get_parameter()
+        aws.client("ssm", **clients.BOUNDED).get_parameter()
 
 
 def test_an_upload_whose_key_holds_a_control_character_is_listed_and_aborted(model):
@@ -92,7 +92,9 @@ def test_a_batch_refused_as_malformed_is_deleted_key_by_key(model):
     for i in range(20):
         model.put(BUCKET, f"sale/{i}.csv")
     refusals = iter([(400, "MalformedXML")])
-    model.request_error = lambda operation: next(refusals, None) if operation == "DeleteObjects" else None
+    model.request_error = lambda operation, _query: (
+        next(refusals, None) if operation == "DeleteObjects" else None
+    )
 
     result = purge(model)
 
@@ -137,7 +139,9 @@ def test_a_key_that_stays_throttled_ends_in_time_and_is_left_for_the_next_hop(mo
 def test_a_run_of_slowdowns_never_carries_the_purge_past_its_deadline(model):
     for i in range(50):
         model.put(BUCKET, f"sale/{i}.csv")
-    model.request_error = lambda operation: (503, "SlowDown") if operation == "DeleteObjects" else None
+    model.request_error = lambda operation, _query: (
+        (503, "SlowDown") if operation == "DeleteObjects" else None
+    )
     deadline_seconds = REQUEST_SECONDS + 2.0
     started = time.monotonic()
 
@@ -217,7 +221,7 @@ def test_an_entry_s3_confirms_deleted_but_keeps_listing_ends_the_purge_with_exac
 def test_an_upload_reported_missing_but_still_listed_is_not_counted(model):
     model.put(BUCKET, "sale/1.csv")
     model.start_upload(BUCKET, "upload/ghost")
-    model.request_error = lambda operation: (
+    model.request_error = lambda operation, _query: (
         (404, "NoSuchUpload") if operation == "AbortMultipartUpload" else None
     )
 
@@ -231,7 +235,7 @@ def test_a_listing_refused_part_way_counts_the_deletes_already_done(model):
     for i in range(3500):
         model.put(BUCKET, f"sale/{i:05d}.csv")
     listings = iter(range(100))
-    model.request_error = lambda op: (
+    model.request_error = lambda op, _query: (
         (403, "AccessDenied") if op == "ListObjectVersions" and next(listings) >= 2 else None
     )
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from stand_ins.lambda_host import LambdaProcess
-from stand_ins.local_system import unpack
+from stand_ins.local_system import JOBS_TABLE, create_jobs_table, unpack
 from stand_ins.partner_api_simulator import PartnerApiSimulator
 from stand_ins.s3_inventory import bucket_contents
 from stand_ins.seaweedfs import SeaweedFs
@@ -62,11 +62,13 @@ def purge(dist, tmp_path, seaweedfs, local_aws, lambda_runtime_dir, *, bucket: s
     local_aws.client("ssm").put_parameter(
         Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString", Overwrite=True
     )
+    create_jobs_table(local_aws.client("dynamodb"))
     code = unpack(dist / "purge_bucket.zip", tmp_path / "purge")
     env = {
-        **seaweedfs.environment(ssm_endpoint=local_aws.endpoint),
+        **seaweedfs.environment(aws_endpoint=local_aws.endpoint),
         "PASSWORD_PARAMETER": PASSWORD_PARAMETER,
         "ALLOWED_BUCKETS": bucket,
+        "JOBS_TABLE": JOBS_TABLE,
     }
     # Invoked directly, not through API Gateway, whose 29 s would turn a slow run into a 202.
     with LambdaProcess.of_package(code, lambda_runtime_dir, env=env) as function:
@@ -124,7 +126,7 @@ def test_the_refresh_writes_a_multipart_csv_whole(
     code = unpack(native_dist / "refresh_partner_data.zip", tmp_path / "refresh")
     with PartnerApiSimulator(volume=volume) as partner:
         env = {
-            **seaweedfs.environment(ssm_endpoint=local_aws.endpoint),
+            **seaweedfs.environment(aws_endpoint=local_aws.endpoint),
             "PARTNER_API_URL": partner.url,
             "DATA_BUCKET": bucket,
         }

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import hcl2
 import pytest
-from botocore.stub import ANY, Stubber
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
@@ -139,6 +138,29 @@ def test_purge_environment_names_are_what_the_handler_reads():
     assert unquote(ROOT_MODULES["purge_function"]["environment_variables"]) == "${local.purge_environment}"
 
 
+def test_worker_environment_names_are_what_the_worker_reads():
+    assert set(root_locals()["purge_worker_environment"]) == set(purge_config.WORKER_ENVIRONMENT_VARIABLES)
+    assert (
+        unquote(ROOT_MODULES["purge_worker"]["environment_variables"]) == "${local.purge_worker_environment}"
+    )
+    # The local stack's own setting is not one Terraform sets.
+    assert purge_config.INLINE_SECONDS not in root_locals()["purge_environment"]
+
+
+def test_the_worker_is_the_purge_zip_with_the_workers_handler():
+    worker = ROOT_MODULES["purge_worker"]
+    assert unquote(worker["zip_path"]) == unquote(ROOT_MODULES["purge_function"]["zip_path"])
+    module_name, _, function_name = unquote(worker["handler"]).rpartition(".")
+    assert module_name == "purge_bucket.worker"
+    assert callable(getattr(__import__(module_name, fromlist=[function_name]), function_name))
+
+
+def test_the_job_table_retention_is_at_least_what_the_functions_promise():
+    (validation,) = ROOT_VARIABLES["purge_job_retention_days"]["validation"]
+    assert f">= {purge_config.MIN_RETENTION_DAYS}" in unquote(validation["condition"])
+    assert ROOT_VARIABLES["purge_job_retention_days"]["default"] == purge_config.DEFAULT_RETENTION_DAYS
+
+
 def test_functions_deploy_the_zips_make_package_builds_with_its_handler_and_runtime():
     lambda_variables = blocks(TERRAFORM / "modules" / "lambda_function", "variable")
     handler = unquote(lambda_variables["handler"]["default"])
@@ -153,7 +175,9 @@ def test_functions_deploy_the_zips_make_package_builds_with_its_handler_and_runt
         for name, body in ROOT_MODULES.items()
         if unquote(body["source"]) == "./modules/lambda_function"
     }
-    assert sorted(Path(path).name for path in zips.values()) == sorted(f"{f}.zip" for f in package.FUNCTIONS)
+    assert sorted({Path(path).name for path in zips.values()}) == sorted(
+        f"{f}.zip" for f in package.FUNCTIONS
+    )
     assert all(path.startswith("${local.dist_dir}/") for path in zips.values())
     # Reserving concurrency fails in accounts with a low limit: nothing is reserved unless asked.
     assert ROOT_VARIABLES["refresh_reserved_concurrency"]["default"] is None
@@ -206,9 +230,17 @@ OPERATION_ACTIONS = {
     ("s3", "UploadPart"): {"s3:PutObject"},
     ("s3", "CompleteMultipartUpload"): {"s3:PutObject"},
     ("ssm", "GetParameter"): {"ssm:GetParameter"},
-    ("ssm", "PutParameter"): {"ssm:PutParameter"},
-    ("ssm", "DeleteParameter"): {"ssm:DeleteParameter"},
-    ("lambda", "Invoke"): {"lambda:InvokeFunction"},
+    ("dynamodb", "GetItem"): {"dynamodb:GetItem"},
+    ("dynamodb", "UpdateItem"): {"dynamodb:UpdateItem"},
+    ("stepfunctions", "StartExecution"): {"states:StartExecution"},
+    ("stepfunctions", "DescribeExecution"): {"states:DescribeExecution"},
+}
+#: TransactWriteItems needs the action of each item it writes (DynamoDB's documentation): the
+#: handlers' transactions put, update and delete items.
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
 }
 
 
@@ -223,8 +255,11 @@ def granted_actions(function_module: str) -> set[str]:
         for listing in re.findall(r"actions\s*=\s*\[([^\]]*)\]", expression)
         for action in re.findall(r'"([^"]+)"', listing)
     }
-    if module.get("allow_self_invoke") is True:
-        actions.add("lambda:InvokeFunction")
+    # Statements shared between roles are locals of their own (lists), named in the expression.
+    for shared in re.findall(r"local\.(\w+_statements)", expression):
+        value = root_locals()[shared]
+        if isinstance(value, list):
+            actions.update(unquote(action) for statement in value for action in statement["actions"])
     return {action for action in actions if not action.startswith("kms:")}
 
 
@@ -234,11 +269,19 @@ def recorded_calls(monkeypatch):
     calls: set[tuple[str, str]] = set()
     make_client = aws.client
 
+    def record(service, model, params, **_):
+        if model.name == "TransactWriteItems":
+            calls.update(
+                ("dynamodb", f"transaction {kind}") for item in params["TransactItems"] for kind in item
+            )
+        else:
+            calls.add((service, model.name))
+
     def recording_client(service, **config):
         client = make_client(service, **config)
         client.meta.events.register(
             "before-parameter-build",
-            lambda model, **_: calls.add((service, model.name)),
+            lambda model, params, **kwargs: record(service, model, params, **kwargs),
             unique_id="record-calls",
         )
         return client
@@ -249,17 +292,22 @@ def recorded_calls(monkeypatch):
 
 
 def needed_actions(calls: set[tuple[str, str]]) -> set[str]:
-    unknown = calls - OPERATION_ACTIONS.keys()
+    items = {call for call in calls if call[1].startswith("transaction ")}
+    unknown = calls - items - OPERATION_ACTIONS.keys()
     assert not unknown, f"map these operations to IAM actions: {sorted(unknown)}"
-    return set().union(*(OPERATION_ACTIONS[call] for call in calls))
+    return set().union(
+        *(OPERATION_ACTIONS[call] for call in calls - items),
+        {TRANSACTION_ITEM_ACTIONS[kind.removeprefix("transaction ")] for _, kind in items},
+    )
 
 
-def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeypatch, recorded_calls):
+def test_purge_role_allows_exactly_what_the_purge_handler_calls(
+    s3, ssm, purge_jobs, monkeypatch, recorded_calls
+):
     bucket, parameter = "partner-data-iam", "/partner-data/purge-password"
     ssm.put_parameter(Name=parameter, Value="a long enough password", Type="SecureString")
     monkeypatch.setenv("PASSWORD_PARAMETER", parameter)
     monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
-    monkeypatch.setenv("CONTINUATION_KEYS_PATH", "/partner-data/purge-continuations")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     put_versions(bucket, ["a", "b"], versions=2)
@@ -267,25 +315,52 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(s3, ssm, monkeyp
     s3.create_multipart_upload(Bucket=bucket, Key="c")
     body = json.dumps({"bucket_name": bucket, "password": "a long enough password"}).encode()
 
-    # Every path: a whole purge, then one that
-    # continues in the background, and the hop that ends it.
+    # Every path: a whole purge inline, one handed over to a job, and that job's status.
     assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 200
     put_versions(bucket, ["d"])
-    lambda_client = aws.client("lambda", **purge_handler.BOUNDED)
-    sent = []
-    lambda_client.meta.events.register(
-        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(json.loads(params["Payload"]))
+    monkeypatch.setenv("PURGE_INLINE_SECONDS", "0")
+    started = purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))
+    assert started["statusCode"] == 202
+    job_id = json.loads(started["body"])["job_id"]
+    status = json.dumps({"job_id": job_id, "password": "a long enough password"}).encode()
+    asked = purge_handler.lambda_handler(
+        proxy_event(body=status, resource="/purge/status"), lambda_context("p")
     )
-    stubber = Stubber(lambda_client)
-    stubber.add_response(
-        "invoke", {"StatusCode": 202}, {"FunctionName": ANY, "InvocationType": "Event", "Payload": ANY}
-    )
-    stubber.activate()
-    monkeypatch.setattr(purge_handler, "API_DEADLINE_SECONDS", deletion.REQUEST_SECONDS + 1)
-    assert purge_handler.lambda_handler(proxy_event(body=body), lambda_context("p"))["statusCode"] == 202
-    assert purge_handler.lambda_handler(sent[0], lambda_context("p"))["statusCode"] == 200
+    assert json.loads(asked["body"])["state"] == "running"
 
     assert needed_actions(recorded_calls) == granted_actions("purge_function")
+
+
+def test_worker_role_allows_exactly_what_the_worker_calls(s3, purge_jobs, monkeypatch, recorded_calls):
+    from purge_bucket import jobs, worker
+
+    bucket = "partner-data-iam"
+    monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
+    s3.create_bucket(Bucket=bucket)
+    put_versions(bucket, ["sale/a", "sale/b", "category/c"])
+    s3.create_multipart_upload(Bucket=bucket, Key="sale/d")
+    job_id = jobs.new_job_id()
+    table = purge_jobs.table()
+    table.claim(job_id, bucket, "", lease_seconds=90, answer_by=0)
+    table.hand_over(job_id, bucket, deletion.PurgeCounts(), lease_seconds=1800)
+    recorded_calls.clear()
+
+    # Every task: the plan, a lane, the sweep that ends the job, and the failure of another job.
+    context = lambda_context("w")
+    lanes = worker.lambda_handler({"action": "plan", "job_id": job_id}, context)["lanes"]
+    worker.lambda_handler(
+        {"action": "purge", "job_id": job_id, "lane": lanes[0], "runs": 0, "final": False}, context
+    )
+    worker.lambda_handler(
+        {"action": "purge", "job_id": job_id, "lane": "", "runs": 0, "final": True}, context
+    )
+    other = jobs.new_job_id()
+    table.claim(other, bucket, "", lease_seconds=90, answer_by=0)
+    table.hand_over(other, bucket, deletion.PurgeCounts(), lease_seconds=1800)
+    error = {"Error": "States.Timeout", "Cause": ""}
+    worker.lambda_handler({"action": "fail", "job_id": other, "error": error, "lanes_may_run": True}, context)
+
+    assert needed_actions(recorded_calls) == granted_actions("purge_worker")
 
 
 def test_refresh_role_allows_exactly_what_the_refresh_handler_calls(s3, ssm, monkeypatch, recorded_calls):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +24,8 @@ import pytest
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.local_account import ACCOUNT
 from stand_ins.local_terraform import LocalTerraform
+from stand_ins.state_machine_definition import definition
+from test_purge_job import asl_validator
 
 PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
@@ -46,12 +49,19 @@ def manifest(dist: Path) -> dict[str, Any]:
     return json.loads((dist / "manifest.json").read_text())
 
 
+FUNCTIONS = (
+    ("refresh", "refresh_partner_data", "handler.lambda_handler"),
+    ("purge", "purge_bucket", "handler.lambda_handler"),
+    ("purge_worker", "purge_bucket", "purge_bucket.worker.lambda_handler"),
+)
+
+
 def check_functions(client: Any, outputs: dict[str, Any], dist: Path, environments: dict[str, dict]) -> None:
-    for name, zip_name in (("refresh", "refresh_partner_data"), ("purge", "purge_bucket")):
+    for name, zip_name, handler in FUNCTIONS:
         function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
         config = function["Configuration"]
         assert config["Runtime"] == "python3.13"
-        assert config["Handler"] == "handler.lambda_handler"
+        assert config["Handler"] == handler
         assert config["Architectures"] == ["arm64"]
         assert config["CodeSha256"] == manifest(dist)["functions"][zip_name]["sha256_base64"]
         assert config["Environment"]["Variables"] == environments[name]
@@ -75,21 +85,59 @@ def check_schedule(client: Any, outputs: dict[str, Any], *, timezone: str, state
 def check_api(client: Any, outputs: dict[str, Any]) -> dict[str, Any]:
     api = client("apigateway")
     api_id = outputs["purge_rest_api_id"]
-    (resource,) = [r for r in api.get_resources(restApiId=api_id)["items"] if r["path"] == "/purge"]
-    assert set(resource["resourceMethods"]) == {"POST"}
-    integration = api.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
-    assert integration["type"] == "AWS_PROXY"
-    assert outputs["purge_function_arn"] in integration["uri"]
+    routes = {r["path"]: r for r in api.get_resources(restApiId=api_id)["items"] if r["path"] != "/"}
+    assert set(routes) == {"/purge", "/purge/status"}
+    for route in routes.values():
+        assert set(route["resourceMethods"]) == {"POST"}
+        integration = api.get_integration(restApiId=api_id, resourceId=route["id"], httpMethod="POST")
+        assert integration["type"] == "AWS_PROXY"
+        assert outputs["purge_function_arn"] in integration["uri"]
     stage = api.get_stage(restApiId=api_id, stageName="v1")
     assert stage["deploymentId"]
     assert "$input" not in stage["accessLogSettings"]["format"]
     permission = json.loads(
         client("lambda").get_policy(FunctionName=outputs["purge_function_name"])["Policy"]
     )
-    (statement,) = permission["Statement"]
-    source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
-    assert source_arn.endswith(f":{api_id}/v1/POST/purge")
-    return {"api_id": api_id, "resource_id": resource["id"], "deployment_id": stage["deploymentId"]}
+    source_arns = sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in permission["Statement"])
+    assert [arn.split(":")[-1] for arn in source_arns] == [
+        f"{api_id}/v1/POST/purge",
+        f"{api_id}/v1/POST/purge/status",
+    ]
+    return {"api_id": api_id, "resource_id": routes["/purge"]["id"], "deployment_id": stage["deploymentId"]}
+
+
+def check_purge_job(client: Any, outputs: dict[str, Any], *, max_concurrency: int = 8) -> None:
+    """The state machine runs the definition file, filled in as the local stack fills it in, and
+    invokes the worker; asl-validator accepts it as deployed."""
+    machine = client("stepfunctions").describe_state_machine(
+        stateMachineArn=outputs["purge_job_state_machine_arn"]
+    )
+    assert machine["type"] == "STANDARD"
+    worker_arn = client("lambda").get_function(FunctionName=outputs["purge_worker_function_name"])[
+        "Configuration"
+    ]["FunctionArn"]
+    deployed = json.loads(machine["definition"])
+    assert deployed == definition(worker_arn, max_concurrency=max_concurrency)
+    assert machine["loggingConfiguration"]["level"] == "ERROR"
+    validated = subprocess.run(
+        [str(asl_validator()), "--json-definition", machine["definition"]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    table = client("dynamodb").describe_table(TableName=outputs["purge_jobs_table_name"])["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    ttl = client("dynamodb").describe_time_to_live(TableName=outputs["purge_jobs_table_name"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "delete_after"
+    alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="partner-data-purge-job-")["MetricAlarms"]
+    assert sorted((a["Namespace"], a["MetricName"]) for a in alarms) == [
+        ("AWS/States", "ExecutionsFailed"),
+        ("AWS/States", "ExecutionsTimedOut"),
+    ]
+    assert all(
+        a["Dimensions"] == [{"Name": "StateMachineArn", "Value": machine["stateMachineArn"]}] for a in alarms
+    )
 
 
 def check_bucket(client: Any, bucket: str) -> None:
@@ -122,6 +170,10 @@ def what_is_left(client: Any, region: str) -> list[str]:
     left += [f"API {a['name']}" for a in client("apigateway").get_rest_apis()["items"]]
     left += [f"log group {g['logGroupName']}" for g in client("logs").describe_log_groups()["logGroups"]]
     left += [f"alarm {a['AlarmName']}" for a in client("cloudwatch").describe_alarms()["MetricAlarms"]]
+    left += [
+        f"state machine {m['name']}" for m in client("stepfunctions").list_state_machines()["stateMachines"]
+    ]
+    left += [f"table {name}" for name in client("dynamodb").list_tables()["TableNames"]]
     left += [
         f"role {r['RoleName']}" for r in client("iam").list_roles()["Roles"] if r["RoleName"].endswith(region)
     ]
@@ -157,11 +209,19 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
                 "ALLOWED_BUCKETS": bucket,
-                "CONTINUATION_KEYS_PATH": f"/{PREFIX}/purge-continuations",
-                "CONTINUATION_KEYS_KMS_KEY": "",
+                "JOBS_TABLE": f"{PREFIX}-purge-jobs",
+                "JOB_STATE_MACHINE_ARN": outputs["purge_job_state_machine_arn"],
+                "JOB_RETENTION_DAYS": "30",
+            },
+            "purge_worker": {
+                "ALLOWED_BUCKETS": bucket,
+                "JOBS_TABLE": f"{PREFIX}-purge-jobs",
+                "JOB_RETENTION_DAYS": "30",
             },
         },
     )
+    check_purge_job(client, outputs)
+    assert outputs["purge_status_url"] == outputs["purge_endpoint_url"] + "/status"
     for name in ("refresh", "purge"):
         assert "Concurrency" not in client("lambda").get_function(
             FunctionName=outputs[f"{name}_function_name"]
@@ -232,6 +292,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         "data_bucket_deletion_protection": False,
         "partner_api_token_in": "query",
         "refresh_ephemeral_storage_mb": 2048,
+        "purge_job_max_concurrency": 3,
+        "purge_job_retention_days": 7,
     }
     try:
         outputs = terraform.apply(variables)
@@ -255,14 +317,23 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
                 "ALLOWED_BUCKETS": f"{bucket},partner-data-archive-example",
-                "CONTINUATION_KEYS_PATH": f"/{PREFIX}/purge-continuations",
-                "CONTINUATION_KEYS_KMS_KEY": key_arn,
+                "JOBS_TABLE": f"{PREFIX}-purge-jobs",
+                "JOB_STATE_MACHINE_ARN": outputs["purge_job_state_machine_arn"],
+                "JOB_RETENTION_DAYS": "7",
+            },
+            "purge_worker": {
+                "ALLOWED_BUCKETS": f"{bucket},partner-data-archive-example",
+                "JOBS_TABLE": f"{PREFIX}-purge-jobs",
+                "JOB_RETENTION_DAYS": "7",
             },
         },
     )
+    check_purge_job(client, outputs, max_concurrency=3)
+    table = client("dynamodb").describe_table(TableName=outputs["purge_jobs_table_name"])["Table"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
     refresh = client("lambda").get_function_configuration(FunctionName=outputs["refresh_function_name"])
     assert refresh["EphemeralStorage"] == {"Size": 2048}
-    for name, reserved in (("refresh", 1), ("purge", 2)):
+    for name, reserved in (("refresh", 1), ("purge", 2)):  # The worker's concurrency is the Map's.
         function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
         assert function["Concurrency"]["ReservedConcurrentExecutions"] == reserved
         assert function["Configuration"]["KMSKeyArn"] == key_arn
@@ -300,7 +371,13 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             30,
         )
     alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert sorted(a["AlarmName"] for a in alarms) == [f"{PREFIX}-purge-errors", f"{PREFIX}-refresh-errors"]
+    assert sorted(a["AlarmName"] for a in alarms) == [
+        f"{PREFIX}-purge-errors",
+        f"{PREFIX}-purge-job-failed",
+        f"{PREFIX}-purge-job-timed-out",
+        f"{PREFIX}-purge-worker-errors",
+        f"{PREFIX}-refresh-errors",
+    ]
     assert all(a["AlarmActions"] == [ALARM_TOPIC] for a in alarms)
     assert PASSWORD not in terraform.state_text()
 

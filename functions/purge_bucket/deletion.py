@@ -22,7 +22,9 @@ What S3 may answer, and what happens then:
   XML parser accepts, and every purge of the bucket would fail on it.
 * An entry S3 refuses to delete (Object Lock, AccessDenied...): reported, and left out of later
   passes, so a purge always ends. A refused listing stops the purge: what was deleted by then is
-  counted, deletes still in flight included.
+  counted, deletes still in flight included. An answer botocore cannot parse (a proxy's HTML page
+  in place of a listing) is a refusal too, ``UnparseableResponse``: it is not a botocore error, and
+  would otherwise end the run without saying how.
 * An entry S3 confirms deleted but lists again (S3 confirms a missing key; ``NoSuchUpload`` counts
   as aborted): its count is taken back when it reappears, and a pass that lists nothing but such
   entries ends the purge, which then reports what stays. Counts are of entries that are gone.
@@ -43,6 +45,7 @@ same path.
 from __future__ import annotations
 
 import functools
+import json
 import random
 import re
 import threading
@@ -57,6 +60,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.parsers import ResponseParserError
 
 from lambda_shared.aws import error_code
 from purge_bucket.pacing import Pacer
@@ -92,6 +96,8 @@ THROTTLE_CODES = frozenset(
 )
 #: Error codes worth retrying, whether for a whole request or for one key of a DeleteObjects.
 TRANSIENT_CODES = THROTTLE_CODES | {"InternalError", "500", "502", "504"}
+#: What an answer botocore could not parse is reported as.
+UNPARSEABLE = "UnparseableResponse"
 #: Where a paced request's answer carries the pacer's ticket it was sent on.
 PACER_TICKET = "PacerTicket"
 #: An answer slower than this says the server is overloaded: too many deletes in flight.
@@ -99,6 +105,11 @@ SLOW_ANSWER_SECONDS = READ_TIMEOUT / 2
 #: Characters XML 1.0 cannot carry, or that an XML parser rewrites (CR becomes LF).
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 SAMPLE_SIZE = 10
+#: A job's plan follows a chain of single prefixes this deep at most...
+MAX_DESCENT = 16
+#: ...and lists this many pages at most to find the prefixes at one level (a level with many
+#: entries beside its prefixes is purged by one Lambda instead).
+MAX_PLAN_PAGES = 20
 
 
 @dataclass
@@ -232,6 +243,14 @@ class _Outcome:
     failures: list[Failure] = field(default_factory=list)
     #: Not attempted, or not finished, before the deadline.
     unfinished: int = 0
+
+
+class ListingRefused(Exception):
+    """S3 refused to list (its error code), or did not answer before the deadline ("Timeout")."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class _Refused(Exception):
@@ -405,6 +424,8 @@ class BucketPurger:
             started = self.clock()
             try:
                 response = operation(**params)
+            except ResponseParserError:
+                raise _Refused(UNPARSEABLE) from None
             except (ClientError, BotoCoreError) as error:
                 if not transient(error):
                     raise _Refused(error_code(error)) from None
@@ -443,6 +464,55 @@ class BucketPurger:
         if page.get("IsTruncated") or len(prefixes) > MAX_LANES:
             return None
         return prefixes, _versions_of(page, skip)
+
+    def job_lanes(self, deadline: float, *, max_lanes: int, max_bytes: int) -> list[str]:
+        """The prefixes a job purges each in a Lambda of its own: those one level below the
+        purge's ("/" delimited), or below the only prefix there when nothing else is (down to
+        where the keys fan out, ``MAX_DESCENT`` levels at most).
+
+        [] when one Lambda would do as well: at most one prefix, more than ``max_lanes`` of them,
+        names longer than ``max_bytes`` in all (JSON), or more than ``MAX_PLAN_PAGES`` listing
+        pages to find them. Raises ``ListingRefused`` when S3 refuses the listing or the deadline
+        comes first.
+        """
+        self._deadline = deadline
+        prefix = self.prefix
+        try:
+            for _ in range(MAX_DESCENT):
+                found = self._prefixes_below(prefix, max_lanes)
+                if found is None:
+                    return []
+                prefixes, entries_beside = found
+                if len(prefixes) == 1 and not entries_beside:
+                    prefix = prefixes[0]
+                    continue
+                names_bytes = len(json.dumps(prefixes, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+                return prefixes if len(prefixes) > 1 and names_bytes <= max_bytes else []
+        except _Refused as refusal:
+            raise ListingRefused(refusal.code) from None
+        except _OutOfTime:
+            raise ListingRefused("Timeout") from None
+        return []
+
+    def _prefixes_below(self, prefix: str, limit: int) -> tuple[list[str], bool] | None:
+        """Every prefix one level below ``prefix``, and whether entries lie beside them; None past
+        ``limit`` prefixes or ``MAX_PLAN_PAGES`` pages."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": MAX_KEYS_PER_DELETE, "Delimiter": "/"}
+        if prefix:
+            params["Prefix"] = prefix
+        prefixes: list[str] = []
+        entries_beside = False
+        for _ in range(MAX_PLAN_PAGES):
+            page = self._request(self.s3.list_object_versions, **params)
+            prefixes += [common["Prefix"] for common in page.get("CommonPrefixes", [])]
+            entries_beside = entries_beside or bool(page.get("Versions") or page.get("DeleteMarkers"))
+            if len(prefixes) > limit:
+                return None
+            if not page.get("IsTruncated"):
+                return prefixes, entries_beside
+            params["KeyMarker"] = page.get("NextKeyMarker", "")
+            params["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+        return None
 
     def version_pages(
         self, prefix: str, *, skip: Callable[[tuple[str, str]], bool], stop: threading.Event

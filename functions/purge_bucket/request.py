@@ -1,6 +1,8 @@
-"""Turns an invocation event into a validated purge request, or says exactly what is wrong.
+"""Turns an invocation event into a validated request, or says exactly what is wrong.
 
-Three event shapes carry a request:
+Two requests: a purge (``bucket_name``, ``password``, optional ``prefix``) and a job's status
+(``job_id``, ``password``), sent to the same route with ``/status`` after it, or, invoking the
+function directly, told apart by their fields. Three event shapes carry a request:
 * an API Gateway REST proxy event (payload v1): the JSON request is the ``body`` string, maybe
   base64;
 * an HTTP API or function URL event (payload v2, ``"version": "2.0"``): the same, with the
@@ -15,10 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_shared.s3_names import is_valid_bucket_name
+from purge_bucket.responses import BadRequest, MethodNotAllowed
 
 #: Characters (code points) of the longest password; terraform/variables.tf allows the same.
 MAX_PASSWORD_CHARS = 1024
@@ -34,15 +38,12 @@ MAX_BODY_CHARS = 4 * -(-MAX_BODY_BYTES // 3)
 _BOM = b"\xef\xbb\xbf"
 FIELDS = ("bucket_name", "password", "prefix")
 REQUIRED_FIELDS = ("bucket_name", "password")
-
-
-class BadRequest(Exception):
-    """The request cannot be served as sent. ``status`` is 400, or 405 for a wrong method."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+STATUS_FIELDS = ("job_id", "password")
+#: The status request's route is the purge's with this after it.
+STATUS_PATH = "/status"
+#: A job id, as ``new_job_id`` makes them: the time it started (UTC) and 64 random bits. It names
+#: the job's Step Functions execution (at most 80 letters, digits, hyphens and underscores).
+JOB_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class PurgeRequest:
     bucket: str
     password: str = field(repr=False)
     prefix: str = ""
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    job_id: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,33 @@ class Caller:
 def is_proxy_event(event: Any) -> bool:
     """An HTTP request through API Gateway (REST or HTTP API) or a function URL."""
     return isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event)
+
+
+def _path(event: dict) -> str:
+    """The route's path: the resource of a REST event, the raw path of an HTTP API one."""
+    path = event.get("rawPath") if event.get("version") == "2.0" else event.get("resource")
+    return path if isinstance(path, str) else ""
+
+
+def is_status_route(event: Any) -> bool:
+    return is_proxy_event(event) and _path(event).rstrip("/").endswith(STATUS_PATH)
+
+
+def status_path(event: Any) -> str | None:
+    """The path a caller sends its status requests to, as it sent this request; None when it
+    invoked the function directly."""
+    if not is_proxy_event(event):
+        return None
+    if event.get("version") == "2.0":
+        path = event.get("rawPath")
+    else:
+        request_context = event.get("requestContext")
+        path = request_context.get("path") if isinstance(request_context, dict) else None
+        path = path if isinstance(path, str) and path else event.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None
+    path = path.rstrip("/")
+    return path if path.endswith(STATUS_PATH) else path + STATUS_PATH
 
 
 def _method(event: dict) -> Any:
@@ -89,17 +123,27 @@ def caller_of(event: Any, context: Any) -> Caller:
     )
 
 
-def parse_purge_request(event: Any) -> PurgeRequest:
+def parse_request(event: Any) -> PurgeRequest | StatusRequest:
     """The validated request in ``event``; raises ``BadRequest`` naming the first problem."""
     if is_proxy_event(event):
         if _method(event) != "POST":
-            raise BadRequest("Only POST is supported", status=405)
+            raise MethodNotAllowed("Only POST is supported")
         payload = _decode_json(_body_bytes(event))
+        wants_status = is_status_route(event)
     elif isinstance(event, dict):
         payload = event
+        wants_status = "job_id" in event
     else:
         raise BadRequest("The request must be a JSON object")
-    return _validate(payload)
+    return _validate_status(payload) if wants_status else _validate(payload)
+
+
+def parse_purge_request(event: Any) -> PurgeRequest:
+    """The purge request in ``event``; raises ``BadRequest`` for anything else."""
+    request = parse_request(event)
+    if not isinstance(request, PurgeRequest):
+        raise BadRequest("This is a status request, not a purge request")
+    return request
 
 
 def _body_bytes(event: dict) -> bytes:
@@ -150,16 +194,38 @@ def _reject_constant(name: str) -> None:
     raise BadRequest(f"The request body is not valid JSON ({name} is not allowed)")
 
 
-def _validate(payload: Any) -> PurgeRequest:
+def _check_fields(payload: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise BadRequest("The request must be a JSON object")
-    unknown = [key for key in payload if key not in FIELDS]
+    unknown = [key for key in payload if key not in allowed]
     if unknown:
         names = ", ".join(_shown(key) for key in sorted(map(str, unknown))[:5])
-        raise BadRequest(f"Unknown field(s): {names}. Allowed: {', '.join(FIELDS)}")
-    missing = [name for name in REQUIRED_FIELDS if name not in payload]
+        raise BadRequest(f"Unknown field(s): {names}. Allowed: {', '.join(allowed)}")
+    missing = [name for name in required if name not in payload]
     if missing:
         raise BadRequest(f"Missing field(s): {', '.join(missing)}")
+    return payload
+
+
+def _password(payload: dict[str, Any]) -> str:
+    password = payload["password"]
+    if not isinstance(password, str) or not password:
+        raise BadRequest("password must be a non-empty string")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise BadRequest(f"password is longer than {MAX_PASSWORD_CHARS} characters")
+    return password
+
+
+def _validate_status(payload: Any) -> StatusRequest:
+    payload = _check_fields(payload, STATUS_FIELDS, STATUS_FIELDS)
+    job_id = payload["job_id"]
+    if not isinstance(job_id, str) or JOB_ID.fullmatch(job_id) is None:
+        raise BadRequest("job_id is not a job id: send the job_id a 202 answer gave")
+    return StatusRequest(job_id=job_id, password=_password(payload))
+
+
+def _validate(payload: Any) -> PurgeRequest:
+    payload = _check_fields(payload, FIELDS, REQUIRED_FIELDS)
 
     bucket = payload["bucket_name"]
     if not isinstance(bucket, str):
@@ -167,11 +233,7 @@ def _validate(payload: Any) -> PurgeRequest:
     if not is_valid_bucket_name(bucket):
         raise BadRequest("bucket_name is not a valid S3 bucket name")
 
-    password = payload["password"]
-    if not isinstance(password, str) or not password:
-        raise BadRequest("password must be a non-empty string")
-    if len(password) > MAX_PASSWORD_CHARS:
-        raise BadRequest(f"password is longer than {MAX_PASSWORD_CHARS} characters")
+    password = _password(payload)
 
     prefix = payload.get("prefix", "")
     if "prefix" in payload and (not isinstance(prefix, str) or not prefix):

@@ -19,6 +19,21 @@ mock_provider "aws" {
     }
   }
   override_resource {
+    target = module.purge_worker.aws_lambda_function.this
+    values = {
+      arn        = "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker"
+      invoke_arn = "arn:aws:apigateway:sa-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker/invocations"
+    }
+  }
+  override_resource {
+    target = module.purge_job.aws_sfn_state_machine.this
+    values = { arn = "arn:aws:states:sa-east-1:123456789012:stateMachine:partner-data-purge-job" }
+  }
+  override_resource {
+    target = module.purge_job.aws_dynamodb_table.jobs
+    values = { arn = "arn:aws:dynamodb:sa-east-1:123456789012:table/partner-data-purge-jobs" }
+  }
+  override_resource {
     target = module.data_bucket.aws_s3_bucket.this
     values = { arn = "arn:aws:s3:::partner-data-123456789012-sa-east-1" }
   }
@@ -70,12 +85,33 @@ run "defaults" {
   }
   assert {
     condition = local.purge_environment == {
-      PASSWORD_PARAMETER        = "/partner-data/purge-password"
-      ALLOWED_BUCKETS           = "partner-data-123456789012-sa-east-1"
-      CONTINUATION_KEYS_PATH    = "/partner-data/purge-continuations"
-      CONTINUATION_KEYS_KMS_KEY = ""
+      PASSWORD_PARAMETER    = "/partner-data/purge-password"
+      ALLOWED_BUCKETS       = "partner-data-123456789012-sa-east-1"
+      JOBS_TABLE            = "partner-data-purge-jobs"
+      JOB_STATE_MACHINE_ARN = "arn:aws:states:sa-east-1:123456789012:stateMachine:partner-data-purge-job"
+      JOB_RETENTION_DAYS    = "30"
     }
-    error_message = "The purge function may purge the data bucket only."
+    error_message = "The purge function may purge the data bucket only, and starts its jobs on the stack's state machine."
+  }
+  assert {
+    condition = local.purge_worker_environment == {
+      ALLOWED_BUCKETS    = "partner-data-123456789012-sa-east-1"
+      JOBS_TABLE         = "partner-data-purge-jobs"
+      JOB_RETENTION_DAYS = "30"
+    }
+    error_message = "The worker may purge the data bucket only, and reads its jobs from the stack's table."
+  }
+  assert {
+    condition     = module.purge_worker.function_name == "partner-data-purge-worker" && module.purge_worker.role_name == "partner-data-purge-worker-sa-east-1"
+    error_message = "The worker is a function of its own, with a role of its own."
+  }
+  assert {
+    condition = (
+      jsondecode(module.purge_job.definition).States.Plan.Parameters.FunctionName == "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker" &&
+      jsondecode(module.purge_job.definition).States.Lanes.MaxConcurrency == 8 &&
+      jsondecode(module.purge_job.definition).TimeoutSeconds == 72 * 3600
+    )
+    error_message = "The state machine invokes the worker, eight lanes at once, for 72 hours at most."
   }
   assert {
     condition = jsondecode(module.refresh_function.role_policy).Statement == [
@@ -115,9 +151,15 @@ run "defaults" {
         Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:mock-log-group:*"]
       },
       {
+        Sid      = "CheckTheBucket"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1"]
+      },
+      {
         Sid      = "ListWhatToPurge"
         Effect   = "Allow"
-        Action   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+        Action   = ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
         Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1"]
       },
       {
@@ -133,28 +175,72 @@ run "defaults" {
         Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-password"]
       },
       {
-        Sid      = "KeepContinuationKeys"
+        Sid      = "ClaimBucketsAndRecordPurges"
         Effect   = "Allow"
-        Action   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
-        Resource = ["arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-continuations/*"]
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Resource = ["arn:aws:dynamodb:sa-east-1:123456789012:table/partner-data-purge-jobs"]
       },
       {
-        Sid      = "InvokeItself"
+        Sid      = "StartPurgeJobs"
         Effect   = "Allow"
-        Action   = ["lambda:InvokeFunction"]
-        Resource = ["arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge"]
+        Action   = ["states:StartExecution"]
+        Resource = ["arn:aws:states:sa-east-1:123456789012:stateMachine:partner-data-purge-job"]
+      },
+      {
+        Sid      = "ReadPurgeJobs"
+        Effect   = "Allow"
+        Action   = ["states:DescribeExecution"]
+        Resource = ["arn:aws:states:sa-east-1:123456789012:execution:partner-data-purge-job:*"]
       },
     ]
-    error_message = "The purge role: its logs, list and delete in the data bucket, its password, its continuation keys, itself. Nothing else."
+    error_message = "The purge role: its logs, list and delete in the data bucket, its password, the job table, starting and reading its jobs. Nothing else: no function invokes itself."
   }
   assert {
-    condition = alltrue(flatten([for policy in [module.refresh_function.role_policy, module.purge_function.role_policy] : [
+    condition = jsondecode(module.purge_worker.role_policy).Statement == [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:mock-log-group:*"]
+      },
+      {
+        Sid      = "ListWhatToPurge"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+        Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1"]
+      },
+      {
+        Sid      = "DeleteEveryVersion"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
+        Resource = ["arn:aws:s3:::partner-data-123456789012-sa-east-1/*"]
+      },
+      {
+        Sid      = "RecordJobRuns"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Resource = ["arn:aws:dynamodb:sa-east-1:123456789012:table/partner-data-purge-jobs"]
+      },
+    ]
+    error_message = "The worker role: its logs, list and delete in the data bucket, the job table. No password, no Step Functions, no Lambda."
+  }
+  assert {
+    condition = [for s in jsondecode(module.purge_job.role_policy).Statement : s if s.Sid == "InvokeTheWorker"] == [{
+      Sid      = "InvokeTheWorker"
+      Effect   = "Allow"
+      Action   = ["lambda:InvokeFunction"]
+      Resource = ["arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker", "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker:*"]
+    }]
+    error_message = "The state machine may invoke the worker, and no other function."
+  }
+  assert {
+    condition = alltrue(flatten([for policy in [module.refresh_function.role_policy, module.purge_function.role_policy, module.purge_worker.role_policy] : [
       for s in jsondecode(policy).Statement : [
         [for action in s.Action : !strcontains(action, "*")],
-        [for resource in s.Resource : resource != "*" && !can(regex("^arn:aws:(s3:::[^/]*|ssm:.*|lambda:.*|kms:.*)[*]", trimsuffix(resource, "/purge-continuations/*")))],
+        [for resource in s.Resource : resource != "*" && !can(regex("^arn:aws:(s3:::[^/]*|ssm:.*|lambda:.*|kms:.*|dynamodb:.*|states:.*:stateMachine:.*)[*]", resource))],
       ]
     ]]))
-    error_message = "No wildcard action anywhere, and no wildcard in an s3 bucket, ssm, lambda or kms resource (the continuation keys' own path aside)."
+    error_message = "No wildcard action anywhere, and no wildcard in an s3 bucket, ssm, lambda, kms, dynamodb or state machine resource (the executions of the purge's state machine aside)."
   }
   assert {
     condition     = aws_sqs_queue.refresh_failures.sqs_managed_sse_enabled && aws_sqs_queue.refresh_failures.message_retention_seconds == 1209600

@@ -37,20 +37,25 @@ run "customer_managed_key" {
   }
   assert {
     condition = [for s in jsondecode(module.purge_function.role_policy).Statement : s if startswith(s.Sid, "UseTheKey")] == [{
-      Sid      = "UseTheKeyForParameters"
+      Sid      = "UseTheKeyForParametersAndJobs"
       Effect   = "Allow"
-      Action   = ["kms:Decrypt", "kms:Encrypt"]
+      Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
       Resource = [var.kms_key_arn]
     }]
-    error_message = "The purge role reads its password and writes its continuation keys with the key: no kms:GenerateDataKey."
+    error_message = "The purge role reads its password and the job table with the key, and only that key."
+  }
+  assert {
+    condition = [for s in jsondecode(module.purge_worker.role_policy).Statement : s if startswith(s.Sid, "UseTheKey")] == [{
+      Sid      = "UseTheKeyForJobs"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      Resource = [var.kms_key_arn]
+    }]
+    error_message = "The worker role reads and writes the job table with the key, and only that key."
   }
   assert {
     condition     = aws_sqs_queue.refresh_failures.kms_master_key_id == var.kms_key_arn
     error_message = "The failure queue is encrypted with the key."
-  }
-  assert {
-    condition     = local.purge_environment.CONTINUATION_KEYS_KMS_KEY == var.kms_key_arn
-    error_message = "The continuation keys are encrypted with the key."
   }
 }
 
@@ -258,4 +263,44 @@ run "refuses_a_query_string_in_the_url" {
   }
 
   expect_failures = [var.partner_api_url]
+}
+
+run "purge_job_concurrency_timeout_and_retention" {
+  command = apply
+
+  variables {
+    purge_job_max_concurrency = 2
+    purge_job_timeout_hours   = 6
+    purge_job_retention_days  = 7
+  }
+
+  assert {
+    condition = (
+      jsondecode(module.purge_job.definition).States.Lanes.MaxConcurrency == 2 &&
+      jsondecode(module.purge_job.definition).TimeoutSeconds == 21600 &&
+      local.purge_environment.JOB_RETENTION_DAYS == "7" &&
+      local.purge_worker_environment.JOB_RETENTION_DAYS == "7"
+    )
+    error_message = "The job's lanes at once, its timeout and how long its status stays follow the variables."
+  }
+}
+
+run "refuses_a_job_status_kept_less_than_a_week" {
+  command = plan
+
+  variables {
+    purge_job_retention_days = 6
+  }
+
+  expect_failures = [var.purge_job_retention_days]
+}
+
+run "refuses_more_lanes_at_once_than_an_inline_map_runs" {
+  command = plan
+
+  variables {
+    purge_job_max_concurrency = 41
+  }
+
+  expect_failures = [var.purge_job_max_concurrency]
 }

@@ -1,10 +1,6 @@
-data "aws_partition" "current" {}
-
 data "aws_caller_identity" "current" {}
 
 locals {
-  # Built from the name, not read from the function, so the role's policy can exist first.
-  function_arn = "arn:${data.aws_partition.current.partition}:lambda:${var.region}:${data.aws_caller_identity.current.account_id}:function:${var.name}"
   # IAM is global: the region in the name lets the same stack run in several regions of an account.
   role_name = "${var.name}-${var.region}"
 
@@ -23,11 +19,6 @@ locals {
       resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
     }],
     var.policy_statements,
-    var.allow_self_invoke ? [{
-      sid       = "InvokeItself"
-      actions   = ["lambda:InvokeFunction"]
-      resources = [local.function_arn]
-    }] : [],
     local.failure_destination == null ? [] : [{
       sid       = "SendFailedEvents"
       actions   = local.destination_actions[split(":", local.failure_destination)[2]]

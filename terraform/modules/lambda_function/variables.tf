@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "region" {
-  description = "Region the function is deployed to (its ARN is built before it exists, for its own role's policy)."
+  description = "Region the function is deployed to (it names the role: IAM is global)."
   type        = string
 
   validation {
@@ -141,12 +141,6 @@ variable "policy_statements" {
     condition     = alltrue([for s in var.policy_statements : can(regex("^[A-Za-z0-9]+$", s.sid)) && length(s.actions) > 0 && length(s.resources) > 0])
     error_message = "each statement needs an alphanumeric sid, at least one action and at least one resource."
   }
-}
-
-variable "allow_self_invoke" {
-  description = "Let the function invoke itself (lambda:InvokeFunction on its own ARN only)."
-  type        = bool
-  default     = false
 }
 
 variable "async_invoke" {

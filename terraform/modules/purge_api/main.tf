@@ -1,6 +1,6 @@
 resource "aws_api_gateway_rest_api" "this" {
   name        = var.name
-  description = "Purges partner data buckets (POST /${var.path_part})."
+  description = "Purges partner data buckets (POST /${var.path_part}) and reports purge jobs (POST /${var.path_part}/status)."
   tags        = var.tags
 
   endpoint_configuration {
@@ -18,10 +18,26 @@ resource "aws_api_gateway_resource" "purge" {
   path_part   = var.path_part
 }
 
+# A job's status: POST, like the purge, so that the password travels in the body and never in a URL.
+resource "aws_api_gateway_resource" "status" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.purge.id
+  path_part   = "status"
+}
+
+locals {
+  routes = {
+    purge  = aws_api_gateway_resource.purge
+    status = aws_api_gateway_resource.status
+  }
+}
+
 resource "aws_api_gateway_method" "post" {
+  for_each = local.routes
+
   # checkov:skip=CKV2_AWS_53:The function validates every request itself, strictly (fuzz-tested), and answers in one JSON shape.
   rest_api_id   = aws_api_gateway_rest_api.this.id
-  resource_id   = aws_api_gateway_resource.purge.id
+  resource_id   = each.value.id
   http_method   = "POST"
   authorization = "NONE" # checkov:skip=CKV_AWS_59:The caller proves the purge password to the function, which checks it before anything else; API keys and a source-IP policy are options.
 
@@ -29,9 +45,11 @@ resource "aws_api_gateway_method" "post" {
 }
 
 resource "aws_api_gateway_integration" "lambda" {
+  for_each = local.routes
+
   rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.purge.id
-  http_method             = aws_api_gateway_method.post.http_method
+  resource_id             = each.value.id
+  http_method             = aws_api_gateway_method.post[each.key].http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
   uri                     = var.function_invoke_arn
@@ -77,15 +95,17 @@ resource "aws_api_gateway_deployment" "this" {
   # attributes the provider fills in on refresh, so an unchanged API is never redeployed.
   triggers = {
     redeployment = sha1(jsonencode({
-      path_part        = aws_api_gateway_resource.purge.path_part
-      http_method      = aws_api_gateway_method.post.http_method
-      authorization    = aws_api_gateway_method.post.authorization
-      api_key_required = aws_api_gateway_method.post.api_key_required
-      integration_type = aws_api_gateway_integration.lambda.type
-      integration_uri  = aws_api_gateway_integration.lambda.uri
-      integration_verb = aws_api_gateway_integration.lambda.integration_http_method
-      timeout_ms       = aws_api_gateway_integration.lambda.timeout_milliseconds
-      resource_policy  = local.source_ip_policy
+      routes = { for key, route in local.routes : key => {
+        path_part        = route.path_part
+        http_method      = aws_api_gateway_method.post[key].http_method
+        authorization    = aws_api_gateway_method.post[key].authorization
+        api_key_required = aws_api_gateway_method.post[key].api_key_required
+        integration_type = aws_api_gateway_integration.lambda[key].type
+        integration_uri  = aws_api_gateway_integration.lambda[key].uri
+        integration_verb = aws_api_gateway_integration.lambda[key].integration_http_method
+        timeout_ms       = aws_api_gateway_integration.lambda[key].timeout_milliseconds
+      } }
+      resource_policy = local.source_ip_policy
     }))
   }
 
@@ -168,11 +188,13 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_lambda_permission" "api" {
-  statement_id  = "AllowPurgeApiInvoke"
+  for_each = { purge = var.path_part, status = "${var.path_part}/status" }
+
+  statement_id  = each.key == "purge" ? "AllowPurgeApiInvoke" : "AllowPurgeStatusApiInvoke"
   action        = "lambda:InvokeFunction"
   function_name = var.function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.this.stage_name}/POST/${var.path_part}"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.this.stage_name}/POST/${each.value}"
 }
 
 resource "aws_api_gateway_usage_plan" "this" {
@@ -213,4 +235,20 @@ resource "aws_api_gateway_usage_plan_key" "this" {
   key_id        = aws_api_gateway_api_key.this[0].id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.this[0].id
+}
+
+# The purge route's resources were single before the status route came: an existing stack keeps them.
+moved {
+  from = aws_api_gateway_method.post
+  to   = aws_api_gateway_method.post["purge"]
+}
+
+moved {
+  from = aws_api_gateway_integration.lambda
+  to   = aws_api_gateway_integration.lambda["purge"]
+}
+
+moved {
+  from = aws_lambda_permission.api
+  to   = aws_lambda_permission.api["purge"]
 }

@@ -3,6 +3,11 @@ output "endpoint_url" {
   value       = "${aws_api_gateway_stage.this.invoke_url}/${var.path_part}"
 }
 
+output "status_url" {
+  description = "URL to POST a purge job's status requests to."
+  value       = "${aws_api_gateway_stage.this.invoke_url}/${var.path_part}/status"
+}
+
 output "rest_api_id" {
   description = "ID of the REST API."
   value       = aws_api_gateway_rest_api.this.id

@@ -98,3 +98,15 @@ mock_resource "aws_api_gateway_api_key" {
     arn = "arn:aws:apigateway:us-east-1::/apikeys/mockkey"
   }
 }
+
+mock_resource "aws_dynamodb_table" {
+  defaults = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/mock-table"
+  }
+}
+
+mock_resource "aws_sfn_state_machine" {
+  defaults = {
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:mock-state-machine"
+  }
+}

@@ -14,20 +14,23 @@ run "post_to_the_function_through_a_throttled_logged_stage" {
   assert {
     condition = (
       aws_api_gateway_resource.purge.path_part == "purge" &&
-      aws_api_gateway_method.post.http_method == "POST" &&
-      aws_api_gateway_method.post.authorization == "NONE" &&
-      aws_api_gateway_method.post.api_key_required == false
+      aws_api_gateway_resource.status.path_part == "status" &&
+      aws_api_gateway_resource.status.parent_id == aws_api_gateway_resource.purge.id &&
+      keys(aws_api_gateway_method.post) == ["purge", "status"] &&
+      alltrue([for method in values(aws_api_gateway_method.post) :
+        method.http_method == "POST" && method.authorization == "NONE" && method.api_key_required == false
+      ])
     )
-    error_message = "The endpoint is POST /purge, authenticated by the function's password check."
+    error_message = "The endpoint is POST /purge and POST /purge/status, authenticated by the function's password check."
   }
   assert {
-    condition = (
-      aws_api_gateway_integration.lambda.type == "AWS_PROXY" &&
-      aws_api_gateway_integration.lambda.integration_http_method == "POST" &&
-      aws_api_gateway_integration.lambda.uri == var.function_invoke_arn &&
-      aws_api_gateway_integration.lambda.timeout_milliseconds == 29000
-    )
-    error_message = "The method must proxy to the function (AWS_PROXY), within API Gateway's 29 s."
+    condition = alltrue([for integration in values(aws_api_gateway_integration.lambda) :
+      integration.type == "AWS_PROXY" &&
+      integration.integration_http_method == "POST" &&
+      integration.uri == var.function_invoke_arn &&
+      integration.timeout_milliseconds == 29000
+    ]) && length(aws_api_gateway_integration.lambda) == 2
+    error_message = "Both methods must proxy to the function (AWS_PROXY), within API Gateway's 29 s."
   }
   assert {
     condition = (
@@ -64,19 +67,26 @@ run "post_to_the_function_through_a_throttled_logged_stage" {
   }
   assert {
     condition = (
-      aws_lambda_permission.api.principal == "apigateway.amazonaws.com" &&
-      aws_lambda_permission.api.function_name == "partner-data-purge" &&
-      aws_lambda_permission.api.source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/POST/purge"
+      alltrue([for permission in values(aws_lambda_permission.api) :
+        permission.principal == "apigateway.amazonaws.com" && permission.function_name == "partner-data-purge"
+      ]) &&
+      [for permission in values(aws_lambda_permission.api) : permission.source_arn] == [
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/POST/purge",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/POST/purge/status",
+      ]
     )
-    error_message = "API Gateway may invoke the function for POST /purge on this stage only."
+    error_message = "API Gateway may invoke the function for POST /purge and POST /purge/status on this stage only."
   }
   assert {
     condition     = length(aws_api_gateway_rest_api_policy.source_ip) == 0 && length(aws_api_gateway_usage_plan.this) == 0
     error_message = "No resource policy and no usage plan by default."
   }
   assert {
-    condition     = output.endpoint_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/purge"
-    error_message = "The endpoint URL must be the stage's URL and the path."
+    condition = (
+      output.endpoint_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/purge" &&
+      output.status_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/purge/status"
+    )
+    error_message = "The endpoint URLs must be the stage's URL and the paths."
   }
 }
 
@@ -92,7 +102,7 @@ run "requiring_an_api_key" {
 
   assert {
     condition = (
-      aws_api_gateway_method.post.api_key_required &&
+      alltrue([for method in values(aws_api_gateway_method.post) : method.api_key_required]) &&
       one(aws_api_gateway_usage_plan.this[0].api_stages).stage == "v1" &&
       aws_api_gateway_usage_plan.this[0].quota_settings[0].limit == 100 &&
       aws_api_gateway_usage_plan.this[0].quota_settings[0].period == "DAY" &&
@@ -157,7 +167,8 @@ run "kms_and_limits" {
     condition = (
       aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == 10 &&
       aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == 20 &&
-      aws_lambda_permission.api.source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/purge-bucket"
+      aws_lambda_permission.api["purge"].source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/purge-bucket" &&
+      aws_lambda_permission.api["status"].source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/purge-bucket/status"
     )
     error_message = "Throttling and the permission's stage and path must follow the variables."
   }
