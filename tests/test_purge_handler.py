@@ -349,6 +349,26 @@ def test_work_that_does_not_fit_gets_202_with_a_job_and_how_to_follow_it(
     assert (line["outcome"], line["status"], line["job_id"]) == ("job_started", 202, job_id)
 
 
+@pytest.mark.slow(seconds=10)
+def test_what_was_deleted_inline_is_the_jobs_first_count(purge_env, purge_jobs, monkeypatch):
+    """Requests may start for 3 s, and each delete is answered 3.5 s late: some entries go inline,
+    the rest is the job's, and the job's record starts from exactly what went."""
+    put_versions(BUCKET, [f"k{i:04d}" for i in range(4000)])
+    monkeypatch.setenv("PURGE_INLINE_SECONDS", str(REQUEST_SECONDS + 3))
+    purge_client("s3").meta.events.register("after-call.s3.DeleteObjects", lambda **_: time.sleep(3.5))
+
+    response = call(request())
+
+    assert response["statusCode"] == 202, response_body(response)
+    body = response_body(response)
+    gone = 4000 - bucket_contents(purge_env, BUCKET)["versions"]
+    assert 0 < gone < 4000
+    assert body["deleted"] == {"versions": gone, "delete_markers": 0, "multipart_uploads": 0}
+    assert f"{gone} versions, 0 delete markers, 0 multipart uploads deleted so far" in body["message"]
+    assert purge_jobs.table().get(body["job_id"]).deleted == PurgeCounts(versions=gone)
+    assert response_body(status(body["job_id"]))["deleted"] == body["deleted"]
+
+
 def test_a_job_started_directly_says_to_invoke_the_function_for_its_status(purge_env, out_of_time):
     put_versions(BUCKET, ["a.csv"])
     response = handler.lambda_handler(request(), lambda_context("p"))
