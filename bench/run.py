@@ -148,6 +148,7 @@ def job_settings(args: argparse.Namespace) -> purge_job.Settings:
         args.model_latency_ms / 1000,
         args.model_deletes_per_second,
         (1, 8) if args.quick else purge_job.CONCURRENCIES,
+        args.runs,
     )
 
 
@@ -215,11 +216,11 @@ def headlines(results: dict[str, Any]) -> dict[str, Any]:
         lines["refresh_rss_growth_from_rows"] = smallest["rows"]
     if stages := results.get("refresh_stages"):
         lines["refresh_share_of_parse_only_rate"] = round(stages["export_share_of_parse_only"], 2)
-    jobs = {r["concurrency"]: r for r in results.get("purge_job", []) if r.get("deleting_entries_per_second")}
+    jobs = purge_job.by_concurrency(results.get("purge_job", []))
     for concurrency, r in jobs.items():
         share = r["deleting_entries_per_second"] / r["limit_entries_per_second"]
         lines[f"purge_job_{concurrency}_lanes_deleting_share_of_limit"] = round(share, 2)
-    if 1 in jobs and len(jobs) > 1:
+    if 1 in jobs and len(jobs) > 1 and jobs[1]["deleting_entries_per_second"]:
         most = max(jobs)
         lines[f"purge_job_{most}_lanes_speed_vs_1_lane"] = round(
             jobs[most]["deleting_entries_per_second"] / jobs[1]["deleting_entries_per_second"], 2
@@ -384,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default="10000,100000,1000000", help="establishment sizes, comma-separated")
     parser.add_argument("--what", default="purge,job,refresh", help="which benchmarks: purge, job, refresh")
     parser.add_argument(
-        "--job-objects", type=int, default=20_000, help="the purge job benchmark's bucket (over 8 prefixes)"
+        "--job-objects", type=int, default=80_000, help="the purge job benchmark's bucket (over 8 prefixes)"
     )
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help="S3 servers for the purge, comma-separated"

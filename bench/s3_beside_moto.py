@@ -14,14 +14,15 @@ class S3BesideMoto:
     endpoint: str
 
     def __init__(self) -> None:
-        self._ssm = LocalAws()
+        #: The rest of AWS (SSM, DynamoDB, Step Functions, Lambda): moto, in this process.
+        self.aws = LocalAws()
 
     def start(self) -> Self:
-        self._ssm.start()
+        self.aws.start()
         return self
 
     def stop(self) -> None:
-        self._ssm.stop()
+        self.aws.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -30,4 +31,4 @@ class S3BesideMoto:
         self.stop()
 
     def environment(self) -> dict[str, str]:
-        return split_environment(s3=self.endpoint, aws=self._ssm.endpoint)
+        return split_environment(s3=self.endpoint, aws=self.aws.endpoint)

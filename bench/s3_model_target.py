@@ -62,7 +62,7 @@ class S3ModelTarget(S3BesideMoto):
             latency_seconds=self.latency_seconds, delete_rate=RateLimit(self.deletes_per_second)
         ).start()
         self.endpoint = self._model.endpoint
-        self._ssm.reset()
+        self.aws.reset()
 
     def stop(self) -> None:
         if self._model is not None:
@@ -71,7 +71,7 @@ class S3ModelTarget(S3BesideMoto):
 
     def client(self, service: str) -> Any:
         assert service != "s3", "the model is filled and counted directly"
-        return self._ssm.client(service)
+        return self.aws.client(service)
 
     def take_counts(self) -> dict[str, int]:
         assert self._model is not None

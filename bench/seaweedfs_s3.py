@@ -42,7 +42,7 @@ class SeaweedBenchS3(S3BesideMoto):
             self._server.stop()
         self._server = SeaweedFs().start()
         self._proxy.forward_to(self._server.endpoint)
-        self._ssm.reset()
+        self.aws.reset()
         self.take_counts()
 
     def stop(self) -> None:
@@ -53,7 +53,7 @@ class SeaweedBenchS3(S3BesideMoto):
 
     def client(self, service: str) -> Any:
         if service != "s3":
-            return self._ssm.client(service)
+            return self.aws.client(service)
         assert self._server is not None, "reset() first"
         return self._server.client("s3", max_pool_connections=FILL_THREADS)
 

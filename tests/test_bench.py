@@ -85,3 +85,14 @@ def test_quick_benchmark_runs_and_reports(tmp_path, capsys):
     assert all(s["seconds"] > 0 for s in stages["stages"][:1] + stages["stages"][-1:])
     assert 0 < stages["export_share_of_parse_only"] < 1
     assert "### Where the time goes (20,000 establishment rows)" in table
+    jobs = {r["concurrency"]: r for r in results["purge_job"]}
+    assert set(jobs) == {1, 8}
+    for job in jobs.values():
+        assert (job["state"], job["counts_exact"]) == ("succeeded", True)
+        assert job["left"] == {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+        assert job["removed"] == job["entries"] > 800
+        assert job["deleting_entries_per_second"] > 0
+        assert job["worker_runs"] >= 1 + 8 + 1, "the plan, a lane per prefix, the sweep"
+        assert 0 < job["functions_cpu_seconds"] and 0 < job["harness_cpu_seconds"]
+    assert "purge_job_8_lanes_speed_vs_1_lane" in results["headlines"]
+    assert "| 8 |" in table.split("## Purge job: lanes at once")[1]
