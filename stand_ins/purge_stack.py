@@ -119,7 +119,8 @@ class PurgeStack:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def _invoke(self, event: dict[str, Any]) -> Answer:
+    def invoke(self, event: dict[str, Any]) -> Answer:
+        """The purge function's answer to ``event`` (any shape it accepts)."""
         reply = self.aws.client("lambda").invoke(
             FunctionName=PURGE_FUNCTION, Payload=json.dumps(event).encode()
         )
@@ -130,10 +131,10 @@ class PurgeStack:
 
     def purge(self, bucket: str, prefix: str | None = None, *, password: str = PASSWORD) -> Answer:
         request = {"bucket_name": bucket, "password": password}
-        return self._invoke(request if prefix is None else {**request, "prefix": prefix})
+        return self.invoke(request if prefix is None else {**request, "prefix": prefix})
 
     def status(self, job_id: str, *, password: str = PASSWORD) -> Answer:
-        return self._invoke({"job_id": job_id, "password": password})
+        return self.invoke({"job_id": job_id, "password": password})
 
     def wait(
         self, job_id: str, *, timeout_seconds: float = 300.0, every_seconds: float = 0.5

@@ -9,13 +9,15 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from stand_ins.api_gateway_events import http_event
 from stand_ins.aws_endpoint import LocalAws
-from stand_ins.purge_stack import PurgeStack
+from stand_ins.purge_stack import PASSWORD, PurgeStack
 from stand_ins.s3_inventory import bucket_contents
 from stand_ins.s3_model import S3Model
 from stand_ins.state_machine_definition import DEFINITION_FILE, definition
@@ -123,6 +125,36 @@ def test_a_lane_s3_refuses_ends_the_job_failed_with_exact_counts(aws, dist, tmp_
     assert final.body["ended_at"] is not None
     assert execution["status"] == "FAILED"
     assert execution["error"] == "PurgeJobFailed"
+
+
+@pytest.mark.slow(seconds=30)
+def test_an_http_api_purge_whose_request_id_ends_in_equals_runs_its_job_to_the_end(aws, dist, tmp_path):
+    """Payload v2 (HTTP API, function URL), whose request ids end in "=": the 202, the job on
+    Step Functions and the status requests, all through v2 events."""
+    s3 = aws.client("s3")
+    before = fill(s3, per_prefix=20)
+    with PurgeStack(aws, dist / "purge_bucket.zip", tmp_path, buckets=[BUCKET], inline_seconds=0) as stack:
+        body = json.dumps({"bucket_name": BUCKET, "password": PASSWORD}).encode()
+        started = stack.invoke(http_event(body=body, path="/v1/purge", request_id="Jq2Fvh0yIAMEbXg="))
+        assert started.status == 202, started.body
+        job_id = started.body["job_id"]
+        assert started.body["status_request"]["path"] == "/v1/purge/status"
+        status_body = json.dumps({"job_id": job_id, "password": PASSWORD}).encode()
+        states = []
+        for attempt in range(600):
+            answer = stack.invoke(
+                http_event(body=status_body, path="/v1/purge/status", request_id=f"Jq2Fvh0y{attempt:04d}=")
+            )
+            assert answer.status == 200, answer.body
+            states.append(answer.body["state"])
+            if answer.body["state"] != "running":
+                break
+            time.sleep(0.25)
+
+    assert states[0] == "running"
+    assert states[-1] == "succeeded", answer.body
+    assert answer.body["deleted"] == before
+    assert bucket_contents(s3, BUCKET) == EMPTY
 
 
 def test_the_definition_is_valid_amazon_states_language(tmp_path):
