@@ -111,7 +111,7 @@ $(MUTATION_STAMP): requirements/mutation.txt requirements/dev.txt
 	$(MUTATION_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/mutation.txt
 	@touch $@
 
-mutation: $(MUTATION_STAMP) ## Mutation testing of the password check, continuations, request parsing, log redaction and the partner's bytes (~20 min; SUITE=name for one)
+mutation: $(MUTATION_STAMP) ## Mutation testing of the password check, request parsing, the job worker's tasks, log redaction and the partner's bytes (~20 min; SUITE=name for one)
 	$(MUTATION_VENV)/bin/python -m scripts.mutation $(if $(SUITE),--suite "$(SUITE)")
 
 lock-mutation: ## Re-pin requirements/mutation.txt (cosmic-ray's closure on top of dev.txt)

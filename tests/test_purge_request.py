@@ -193,6 +193,9 @@ def test_a_request_cannot_be_changed_once_parsed():
     caller = caller_of(proxy_event(body=b"{}"), None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         caller.source_ip = "192.0.2.1"
+    status = parse_request({"job_id": JOB, "password": "x"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        status.job_id = JOB.replace("0123", "4567")
 
 
 @pytest.mark.parametrize("name", ["abc", "partner-data", "my.bucket.name", "a" * 63, "1-2-3", "bucket-2024"])
@@ -412,6 +415,8 @@ def test_the_status_path_of_an_event_without_its_path_is_none():
     event["requestContext"] = "not a context"
     event["path"] = "/purge"
     assert status_path(event) == "/purge/status"
+    event["requestContext"] = {"path": 5}
+    assert status_path(event) == "/purge/status", "a path that is not text is not the caller's"
 
 
 def test_job_ids_look_as_the_pattern_says():

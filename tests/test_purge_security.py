@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from purge_bucket import auth, tasks
+from purge_bucket import auth
 from purge_bucket.request import MAX_PREFIX_BYTES
 from purge_bucket.tasks import FAIL, PLAN, PURGE, Task, TaskRejected, parse_task
 
@@ -87,6 +87,22 @@ def test_each_task_round_trips():
         FAIL, JOB, error="LaneRefused", cause='{"errorMessage": "AccessDenied"}', lanes_may_run=True
     )
     assert parse_task(fail_task(lanes_may_run=False)).lanes_may_run is False
+
+
+def test_a_task_carries_nothing_its_action_does_not_give_it():
+    for task in (parse_task(delivered({"action": "plan", "job_id": JOB})), parse_task(fail_task())):
+        assert (task.lane, task.runs, task.final) == ("", 0, False)
+    plan = parse_task(delivered({"action": "plan", "job_id": JOB}))
+    assert (plan.error, plan.cause, plan.lanes_may_run) == ("", "", False)
+
+
+def test_the_unknown_fields_a_task_names_are_cut_to_200_characters():
+    event = purge_task(**{f"{i:03d}" + "x" * 60: 1 for i in range(5)})
+    with pytest.raises(TaskRejected) as caught:
+        parse_task(event)
+    named = str(caught.value).split("purge task: ", 1)[1]
+    assert len(named) == 200
+    assert named.startswith("000" + "x" * 60 + ", 001")
 
 
 def test_a_purge_task_may_carry_the_last_runs_answer():
@@ -205,9 +221,12 @@ def test_a_fail_task_needs_what_step_functions_caught(event):
 
 
 def test_what_step_functions_caught_is_kept_within_its_limits():
+    """Step Functions' own limits: an error name of 256 characters, a cause of 32,768."""
     task = parse_task(fail_task(error={"Error": "E" * 300, "Cause": "c" * 40_000}))
-    assert task.error == "E" * tasks.MAX_ERROR_CHARS
-    assert task.cause == "c" * tasks.MAX_CAUSE_CHARS
+    assert task.error == "E" * 256
+    assert task.cause == "c" * 32_768
+    whole = parse_task(fail_task(error={"Error": "E" * 256, "Cause": "c" * 32_768}))
+    assert (len(whole.error), len(whole.cause)) == (256, 32_768)
     assert parse_task(fail_task(error={"Error": 5, "Cause": None})) == Task(FAIL, JOB, lanes_may_run=True)
 
 
