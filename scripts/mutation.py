@@ -3,8 +3,8 @@
 
 Three suites, each a set of modules and the fast unit tests that must kill their mutants:
 
-* purge checks: ``auth.py`` (the password check), ``request.py`` (request parsing, the purge's
-  and the job status's) and ``tasks.py`` (the tasks the job's worker accepts), by
+* purge checks: ``api/auth.py`` (the password check), ``api/request.py`` (request parsing, the
+  purge's and the job status's) and ``job/tasks.py`` (the tasks the job's worker accepts), by
   ``tests/test_purge_security.py`` and ``tests/test_purge_request.py``;
 * secret redaction: ``lambda_shared/logs.py`` (what keeps the password and the partner's token out
   of every log line), by ``tests/test_logs.py``;
@@ -44,7 +44,7 @@ class Suite:
 SUITES = (
     Suite(
         "purge checks",
-        tuple(f"functions/purge_bucket/{name}.py" for name in ("auth", "request", "tasks")),
+        tuple(f"functions/purge_bucket/{name}.py" for name in ("api/auth", "api/request", "job/tasks")),
         ("tests/test_purge_security.py", "tests/test_purge_request.py"),
     ),
     Suite("secret redaction", ("functions/lambda_shared/logs.py",), ("tests/test_logs.py",)),

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from moto.s3.models import s3_backends
 
-from purge_bucket.job_table import JobTable
+from purge_bucket.job.table import JobTable
 from stand_ins.lambda_context import LambdaContext
 from stand_ins.local_account import ACCOUNT, REGION
 from stand_ins.local_system import JOBS_TABLE, STATE_MACHINE

@@ -194,7 +194,7 @@ def test_a_changed_source_changes_exactly_the_zips_that_hold_it(tmp_path):
     run_package(root)
     original = json.loads((root / "dist" / "manifest.json").read_text())["functions"]
 
-    with open(root / "functions" / "purge_bucket" / "responses.py", "a") as source:
+    with open(root / "functions" / "purge_bucket" / "api" / "responses.py", "a") as source:
         source.write("# a change\n")
     output = run_package(root)
     changed = json.loads((root / "dist" / "manifest.json").read_text())["functions"]

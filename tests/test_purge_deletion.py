@@ -3,8 +3,8 @@ import time
 import pytest
 
 from aws_faults import fail_requests, s3_error_xml
-from purge_bucket import deletion
-from purge_bucket.deletion import BucketPurger, PurgeCounts
+from purge_bucket.engine import deletion
+from purge_bucket.engine.deletion import BucketPurger, PurgeCounts
 from stand_ins.s3_inventory import bucket_contents
 from support import add_delete_markers, put_versions
 

@@ -13,9 +13,11 @@ import pytest
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws, logs, parameters
-from purge_bucket import budget, clients, handler, inline, jobs
-from purge_bucket.deletion import REQUEST_SECONDS, PurgeCounts, PurgeResult
-from purge_bucket.job_table import INLINE_LEASE_SECONDS, JOB_LEASE_SECONDS
+from purge_bucket import clients, handler
+from purge_bucket.api import budget, inline
+from purge_bucket.engine.deletion import REQUEST_SECONDS, PurgeCounts, PurgeResult
+from purge_bucket.job import lifecycle
+from purge_bucket.job.table import INLINE_LEASE_SECONDS, JOB_LEASE_SECONDS
 from stand_ins.api_gateway_events import http_event, proxy_event
 from stand_ins.s3_inventory import bucket_contents
 from support import EMPTY, lambda_context, put_versions, response_body
@@ -245,7 +247,7 @@ def test_the_password_never_appears_in_logs_or_responses(purge_env, capsys):
         call(request(password=PASSWORD + "x")),
         call(request(bucket="Invalid_Bucket")),
         call(None, raw=json.dumps(request(extra=1)).encode()),
-        handler.lambda_handler({"job_id": jobs.new_job_id(), "password": PASSWORD}, lambda_context("p")),
+        handler.lambda_handler({"job_id": lifecycle.new_job_id(), "password": PASSWORD}, lambda_context("p")),
     ]
     output = capsys.readouterr().out
     assert output.count("purge request") == 4
@@ -434,7 +436,7 @@ def test_a_request_id_chosen_by_the_caller_cannot_take_another_purge(purge_env, 
 
 def test_a_crashed_purges_lease_expires(purge_env, purge_jobs):
     put_versions(BUCKET, ["a.csv"])
-    crashed = jobs.new_job_id()
+    crashed = lifecycle.new_job_id()
     purge_jobs.table(clock=lambda: time.time() - INLINE_LEASE_SECONDS - 1).claim(
         crashed, BUCKET, "", lease_seconds=INLINE_LEASE_SECONDS, answer_by=time.time() - 60
     )
@@ -507,7 +509,9 @@ def test_a_job_whose_execution_ended_without_recording_it_reads_as_failed(purge_
     put_versions(BUCKET, ["a.csv"])
     job_id = response_body(call(request()))["job_id"]
     sfn = aws.client("stepfunctions")
-    sfn.stop_execution(executionArn=jobs.execution_arn(purge_jobs.state_machine_arn, job_id), error="Stopped")
+    sfn.stop_execution(
+        executionArn=lifecycle.execution_arn(purge_jobs.state_machine_arn, job_id), error="Stopped"
+    )
     body = response_body(status(job_id))
     assert body["state"] == "failed"
     assert "ended ABORTED before it could record how" in body["message"]
@@ -517,13 +521,13 @@ def test_a_job_whose_execution_ended_without_recording_it_reads_as_failed(purge_
 def test_status_requests_get_the_same_401_and_tell_nothing_without_the_password(purge_env, out_of_time):
     put_versions(BUCKET, ["a.csv"])
     job_id = response_body(call(request()))["job_id"]
-    for asked in (job_id, jobs.new_job_id()):
+    for asked in (job_id, lifecycle.new_job_id()):
         response = status(asked, password="wrong horse")
         assert (response["statusCode"], response["body"]) == (401, json.dumps({"message": "Unauthorized"}))
 
 
 def test_an_unknown_job_gets_404_after_the_password(purge_env):
-    unknown = jobs.new_job_id()
+    unknown = lifecycle.new_job_id()
     response = status(unknown)
     assert response["statusCode"] == 404
     assert response_body(response)["job_id"] == unknown

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from purge_bucket import clients
-from purge_bucket.deletion import BucketPurger, PurgeCounts
-from purge_bucket.pacing import MIN_RATE
+from purge_bucket.engine.deletion import BucketPurger, PurgeCounts
+from purge_bucket.engine.pacing import MIN_RATE
 from stand_ins.s3_model import RateLimit
 from support import EMPTY, MODEL_BUCKET
 
@@ -181,7 +181,7 @@ def test_the_pace_settles_near_the_rate_the_server_accepts(model):
 
 
 def test_more_prefixes_than_lanes_are_listed_as_one(model):
-    from purge_bucket.deletion import MAX_LANES
+    from purge_bucket.engine.deletion import MAX_LANES
 
     for day in range(MAX_LANES + 1):
         for i in range(3):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from purge_bucket import pacing
-from purge_bucket.pacing import Pacer
+from purge_bucket.engine import pacing
+from purge_bucket.engine.pacing import Pacer
 
 SLOW = 2.5
 

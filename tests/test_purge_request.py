@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lambda_shared.s3_names import is_valid_bucket_name
-from purge_bucket.request import (
+from purge_bucket.api.request import (
     JOB_ID,
     MAX_BODY_BYTES,
     MAX_BODY_CHARS,

@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ParamValidationError
 
 from lambda_shared import aws
-from purge_bucket import clients, deletion
-from purge_bucket.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
+from purge_bucket import clients
+from purge_bucket.engine import deletion
+from purge_bucket.engine.deletion import REQUEST_SECONDS, BucketPurger, PurgeCounts
 from support import EMPTY, MODEL_BUCKET
 
 BUCKET = MODEL_BUCKET

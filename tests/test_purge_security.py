@@ -1,6 +1,6 @@
 """The purge's security checks, unit by unit and fast: the password comparison, and the tasks the
 job's worker accepts. `make mutation` runs these (with test_purge_request.py) against every mutant
-of auth.py, tasks.py and request.py; the handler's and the worker's tests show the same through
+of api/auth.py, job/tasks.py and api/request.py; the handler's and the worker's tests show the same through
 the functions."""
 
 import dataclasses
@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from purge_bucket import auth
-from purge_bucket.request import MAX_PREFIX_BYTES
-from purge_bucket.tasks import FAIL, PLAN, PURGE, Task, TaskRejected, parse_task
+from purge_bucket.api import auth
+from purge_bucket.api.request import MAX_PREFIX_BYTES
+from purge_bucket.job.tasks import FAIL, PLAN, PURGE, Task, TaskRejected, parse_task
 
 STORED = "correct horse battery staple"
 JOB = "20261202T185000Z-0123456789abcdef"

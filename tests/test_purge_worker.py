@@ -11,10 +11,11 @@ import pytest
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
-from purge_bucket import clients, jobs, worker
-from purge_bucket.deletion import PurgeCounts
-from purge_bucket.job_table import JOB_LEASE_SECONDS, RUN_END_SECONDS, Ending, LeaseLost
-from purge_bucket.tasks import TaskRejected
+from purge_bucket import clients, worker
+from purge_bucket.engine.deletion import PurgeCounts
+from purge_bucket.job import lifecycle
+from purge_bucket.job.table import JOB_LEASE_SECONDS, RUN_END_SECONDS, Ending, LeaseLost
+from purge_bucket.job.tasks import TaskRejected
 from stand_ins.s3_inventory import bucket_contents
 from support import EMPTY, lambda_context, put_versions
 
@@ -31,7 +32,7 @@ def bucket(s3, purge_jobs, monkeypatch):
 
 def running_job(purge_jobs, prefix="", deleted=None) -> str:
     """A job as the purge function leaves it once handed over: its record, the bucket's lease."""
-    job_id = jobs.new_job_id()
+    job_id = lifecycle.new_job_id()
     table = purge_jobs.table()
     table.claim(job_id, BUCKET, prefix, lease_seconds=90, answer_by=time.time() + 27)
     table.hand_over(job_id, BUCKET, deleted or PurgeCounts(), lease_seconds=JOB_LEASE_SECONDS)
@@ -258,7 +259,7 @@ def test_counts_a_run_could_not_record_fail_the_job_saying_how_many(bucket, purg
 
 def test_a_task_of_a_job_that_does_not_exist_deletes_nothing(bucket):
     put_versions(BUCKET, ["a.csv"])
-    for event in ({"action": "plan", "job_id": jobs.new_job_id()}, lane(jobs.new_job_id(), "")):
+    for event in ({"action": "plan", "job_id": lifecycle.new_job_id()}, lane(lifecycle.new_job_id(), "")):
         with pytest.raises(TaskRejected, match="is running"):
             run(event)
     assert bucket_contents(bucket, BUCKET)["versions"] == 1
@@ -275,7 +276,7 @@ def test_a_task_of_a_job_that_ended_deletes_nothing(bucket, purge_jobs):
 
 def test_a_task_of_a_purge_still_inline_deletes_nothing(bucket, purge_jobs):
     put_versions(BUCKET, ["a.csv"])
-    job_id = jobs.new_job_id()
+    job_id = lifecycle.new_job_id()
     purge_jobs.table().claim(job_id, BUCKET, "", lease_seconds=90, answer_by=time.time() + 27)
     with pytest.raises(TaskRejected, match="is running"):
         run(lane(job_id, ""))
@@ -316,7 +317,7 @@ def test_a_job_whose_lease_was_taken_deletes_nothing(bucket, purge_jobs):
         TableName=purge_jobs.table().table,
         Key={"pk": {"S": f"lease#{BUCKET}"}},
         UpdateExpression="SET job_id = :other",
-        ExpressionAttributeValues={":other": {"S": jobs.new_job_id()}},
+        ExpressionAttributeValues={":other": {"S": lifecycle.new_job_id()}},
     )
     with pytest.raises(LeaseLost):
         run(lane(job_id, ""))
@@ -362,7 +363,7 @@ def test_failing_a_job_that_ended_or_never_was_changes_nothing(bucket, purge_job
     purge_jobs.table().finish(job_id, BUCKET, Ending("succeeded", "done"))
     assert run(fail(job_id))["state"] == "failed"
     assert purge_jobs.table().get(job_id).state == "succeeded"
-    assert run(fail(jobs.new_job_id()))["state"] == "failed"
+    assert run(fail(lifecycle.new_job_id()))["state"] == "failed"
 
 
 def test_a_long_cause_is_kept_short_in_the_record(bucket, purge_jobs):

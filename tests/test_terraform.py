@@ -16,9 +16,9 @@ import pytest
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
 from purge_bucket import config as purge_config
-from purge_bucket import deletion
 from purge_bucket import handler as purge_handler
-from purge_bucket import request as purge_request
+from purge_bucket.api import request as purge_request
+from purge_bucket.engine import deletion
 from refresh_partner_data import config as refresh_config
 from refresh_partner_data import handler as refresh_handler
 from refresh_partner_data import s3_upload
@@ -332,14 +332,15 @@ def test_purge_role_allows_exactly_what_the_purge_handler_calls(
 
 
 def test_worker_role_allows_exactly_what_the_worker_calls(s3, purge_jobs, monkeypatch, recorded_calls):
-    from purge_bucket import jobs, worker
+    from purge_bucket import worker
+    from purge_bucket.job import lifecycle
 
     bucket = "partner-data-iam"
     monkeypatch.setenv("ALLOWED_BUCKETS", bucket)
     s3.create_bucket(Bucket=bucket)
     put_versions(bucket, ["sale/a", "sale/b", "category/c"])
     s3.create_multipart_upload(Bucket=bucket, Key="sale/d")
-    job_id = jobs.new_job_id()
+    job_id = lifecycle.new_job_id()
     table = purge_jobs.table()
     table.claim(job_id, bucket, "", lease_seconds=90, answer_by=0)
     table.hand_over(job_id, bucket, deletion.PurgeCounts(), lease_seconds=1800)
@@ -354,7 +355,7 @@ def test_worker_role_allows_exactly_what_the_worker_calls(s3, purge_jobs, monkey
     worker.lambda_handler(
         {"action": "purge", "job_id": job_id, "lane": "", "runs": 0, "final": True}, context
     )
-    other = jobs.new_job_id()
+    other = lifecycle.new_job_id()
     table.claim(other, bucket, "", lease_seconds=90, answer_by=0)
     table.hand_over(other, bucket, deletion.PurgeCounts(), lease_seconds=1800)
     error = {"Error": "States.Timeout", "Cause": ""}

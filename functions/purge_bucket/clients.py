@@ -2,7 +2,7 @@
 
 Each makes one attempt per request: retries are the caller's, on its own clock. The worst case of
 one request is its connect timeout plus its read timeout, and the API path budgets its time
-from these figures (``budget.py``).
+from these figures (``api/budget.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_shared import aws
-from purge_bucket.deletion import CONNECT_TIMEOUT, READ_TIMEOUT
+from purge_bucket.engine.deletion import CONNECT_TIMEOUT, READ_TIMEOUT
 
 #: Delete requests in flight per lane (a prefix listed on its own, or the multipart uploads).
 DELETE_WORKERS = 16
@@ -36,8 +36,8 @@ STATUS = {"attempts": 2, "connect_timeout": 2.0, "read_timeout": 5.0}
 def purge_s3_client() -> Any:
     """The purge's S3 client: bounded, with a connection for every thread that uses it.
 
-    Its requests are built by deletion.py from S3's own listings (the bucket and prefix were
-    checked by request.py), so botocore's check of each one is skipped: checking the keys of a
+    Its requests are built by engine/deletion.py from S3's own listings (the bucket and prefix
+    were checked by api/request.py), so botocore's check of each one is skipped: checking the keys of a
     DeleteObjects took about a quarter of the purge's CPU.
     """
     return aws.client("s3", **BOUNDED, pool_connections=CONNECTIONS, validate_parameters=False)

@@ -20,13 +20,10 @@ from typing import Any
 
 from lambda_shared.logs import get_logger
 from lambda_shared.parameters import ParameterNotFound, ParameterUnavailable, secure_parameter
-from purge_bucket import inline, jobs
-from purge_bucket.auth import passwords_match
-from purge_bucket.budget import Budget
-from purge_bucket.clients import STATUS, dynamodb_client, stepfunctions_client
-from purge_bucket.config import Settings
-from purge_bucket.job_table import JobTable, TableUnavailable
-from purge_bucket.request import (
+from purge_bucket.api import inline
+from purge_bucket.api.auth import passwords_match
+from purge_bucket.api.budget import Budget
+from purge_bucket.api.request import (
     PurgeRequest,
     StatusRequest,
     caller_of,
@@ -34,7 +31,11 @@ from purge_bucket.request import (
     parse_request,
     status_path,
 )
-from purge_bucket.responses import Answer, NotFound, Refusal, Unauthorized, Unavailable
+from purge_bucket.api.responses import Answer, NotFound, Refusal, Unauthorized, Unavailable
+from purge_bucket.clients import STATUS, dynamodb_client, stepfunctions_client
+from purge_bucket.config import Settings
+from purge_bucket.job import lifecycle
+from purge_bucket.job.table import JobTable, TableUnavailable
 
 logger = get_logger("purge_bucket")
 #: What an answer's log line copies from its fields.
@@ -85,7 +86,7 @@ def _status(request: StatusRequest, settings: Settings, log: dict[str, Any]) -> 
             job_id=request.job_id,
         )
     log.update(bucket=record.bucket, prefix=record.prefix)
-    status = jobs.status(
+    status = lifecycle.status(
         record,
         stepfunctions=stepfunctions_client(),
         state_machine_arn=settings.state_machine_arn,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from purge_bucket.deletion import PurgeCounts, PurgeResult
-from purge_bucket.job_table import FAILED, SUCCEEDED, Ending
+from purge_bucket.engine.deletion import PurgeCounts, PurgeResult
+from purge_bucket.job.table import FAILED, SUCCEEDED, Ending
 
 
 @dataclass(frozen=True)

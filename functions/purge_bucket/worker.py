@@ -1,5 +1,5 @@
 """The purge job's worker (``purge_bucket.worker.lambda_handler``): one task of the job's state
-machine per invocation (``tasks``).
+machine per invocation (``job.tasks``).
 
 * ``plan``: the lanes, prefixes each purged by a Lambda of its own (the Map state's items);
 * ``purge``: one run of the deletion engine on one lane, until the lane is empty or the run's time
@@ -26,8 +26,8 @@ from lambda_shared.invocation import remaining_seconds
 from lambda_shared.logs import get_logger
 from purge_bucket.clients import DELETE_WORKERS, LISTERS, purge_s3_client
 from purge_bucket.config import Settings
-from purge_bucket.deletion import BucketPurger, ListingRefused
-from purge_bucket.job_table import (
+from purge_bucket.engine.deletion import BucketPurger, ListingRefused
+from purge_bucket.job.table import (
     FAILED,
     JOB,
     JOB_LEASE_SECONDS,
@@ -38,8 +38,8 @@ from purge_bucket.job_table import (
     JobTable,
     TableUnavailable,
 )
+from purge_bucket.job.tasks import FAIL, PLAN, Task, TaskRejected, parse_task
 from purge_bucket.outcomes import counted, of_run
-from purge_bucket.tasks import FAIL, PLAN, Task, TaskRejected, parse_task
 
 logger = get_logger("purge_bucket")
 

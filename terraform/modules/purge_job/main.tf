@@ -17,7 +17,7 @@ locals {
   }))
 }
 
-# Each purge's record and each bucket's lease (functions/purge_bucket/job_table.py).
+# Each purge's record and each bucket's lease (functions/purge_bucket/job/table.py).
 resource "aws_dynamodb_table" "jobs" {
   name         = "${var.name}s"
   billing_mode = "PAY_PER_REQUEST"

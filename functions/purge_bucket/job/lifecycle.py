@@ -1,7 +1,7 @@
 """A purge job: its id, its start as a Step Functions execution, and its status as partners read it.
 
 The execution is named after the job, so the job's id is all a status request needs. Its state
-comes from the job's record (``job_table``), which each run of the worker adds its counts to; the
+comes from the job's record (``table``), which each run of the worker adds its counts to; the
 execution's own status overrides a record still ``running`` when the execution has ended (a
 state machine that failed before it could record why).
 """
@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_shared.aws import error_code
 from lambda_shared.logs import get_logger
-from purge_bucket.job_table import FAILED, INLINE, RUNNING, SUCCEEDED, JobRecord
+from purge_bucket.job.table import FAILED, INLINE, RUNNING, SUCCEEDED, JobRecord
 
 logger = get_logger("purge_bucket")
 

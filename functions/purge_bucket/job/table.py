@@ -28,7 +28,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_shared.aws import error_code
-from purge_bucket.deletion import PurgeCounts
+from purge_bucket.engine.deletion import PurgeCounts
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 INLINE, JOB = "inline", "job"

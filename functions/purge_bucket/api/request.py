@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_shared.s3_names import is_valid_bucket_name
-from purge_bucket.responses import BadRequest, MethodNotAllowed
+from purge_bucket.api.responses import BadRequest, MethodNotAllowed
 
 #: Characters (code points) of the longest password; terraform/variables.tf allows the same.
 MAX_PASSWORD_CHARS = 1024

@@ -16,7 +16,7 @@ from typing import Any
 
 from lambda_shared.invocation import remaining_seconds
 from purge_bucket.clients import CONTROL_CALL_SECONDS
-from purge_bucket.deletion import REQUEST_SECONDS
+from purge_bucket.engine.deletion import REQUEST_SECONDS
 
 #: The answer leaves this long after the request arrived, at the latest: 2 s before API Gateway's
 #: 29 s, for the answer's way back.

@@ -63,7 +63,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 from botocore.parsers import ResponseParserError
 
 from lambda_shared.aws import error_code
-from purge_bucket.pacing import Pacer
+from purge_bucket.engine.pacing import Pacer
 
 MAX_KEYS_PER_DELETE = 1000
 MAX_UPLOADS_PER_PAGE = 1000

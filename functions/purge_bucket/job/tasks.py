@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from purge_bucket.request import JOB_ID, MAX_PREFIX_BYTES
+from purge_bucket.api.request import JOB_ID, MAX_PREFIX_BYTES
 
 PLAN, PURGE, FAIL = "plan", "purge", "fail"
 _FIELDS = {

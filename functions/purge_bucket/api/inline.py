@@ -2,7 +2,7 @@
 allows, then, if anything is left, handed over to a purge job.
 
 1. The bucket must be allowed (403) and exist (404).
-2. The purge claims the bucket's lease and writes its record (``job_table``): a bucket already
+2. The purge claims the bucket's lease and writes its record (``job.table``): a bucket already
    held by a running purge answers 409 with that purge's job id.
 3. It deletes until its budget (``budget``) leaves only what the hand-over needs.
 4. Done: its record ends, the lease is let go, and it answers 200 (or 500 saying what stays).
@@ -19,8 +19,9 @@ from http import HTTPStatus
 from typing import Any
 
 from lambda_shared.logs import get_logger
-from purge_bucket import jobs
-from purge_bucket.budget import HAND_OVER_SECONDS, START_SECONDS, Budget
+from purge_bucket.api.budget import HAND_OVER_SECONDS, START_SECONDS, Budget
+from purge_bucket.api.request import PurgeRequest
+from purge_bucket.api.responses import Answer, Conflict, Failed, Forbidden, NotFound, Unavailable
 from purge_bucket.clients import (
     CONTROL_CALL_SECONDS,
     DELETE_WORKERS,
@@ -30,8 +31,9 @@ from purge_bucket.clients import (
     stepfunctions_client,
 )
 from purge_bucket.config import Settings
-from purge_bucket.deletion import BucketPurger, PurgeCounts, PurgeResult
-from purge_bucket.job_table import (
+from purge_bucket.engine.deletion import BucketPurger, PurgeCounts, PurgeResult
+from purge_bucket.job import lifecycle
+from purge_bucket.job.table import (
     FAILED,
     INLINE_LEASE_SECONDS,
     JOB_LEASE_SECONDS,
@@ -42,8 +44,6 @@ from purge_bucket.job_table import (
     TableUnavailable,
 )
 from purge_bucket.outcomes import counted, of_run
-from purge_bucket.request import PurgeRequest
-from purge_bucket.responses import Answer, Conflict, Failed, Forbidden, NotFound, Unavailable
 
 logger = get_logger("purge_bucket")
 
@@ -74,7 +74,7 @@ def serve(
         )
 
     table = JobTable(dynamodb_client(), settings.jobs_table, retention_days=settings.retention_days)
-    job_id = jobs.new_job_id()
+    job_id = lifecycle.new_job_id()
     try:
         table.claim(
             job_id,
@@ -142,8 +142,8 @@ def _hand_over(
     done = f"{counted(result.deleted)} deleted"
     try:
         table.hand_over(job_id, request.bucket, result.deleted, lease_seconds=JOB_LEASE_SECONDS)
-        jobs.start(stepfunctions_client(), settings.state_machine_arn, job_id)
-    except (TableUnavailable, LeaseLost, jobs.StartFailed) as error:
+        lifecycle.start(stepfunctions_client(), settings.state_machine_arn, job_id)
+    except (TableUnavailable, LeaseLost, lifecycle.StartFailed) as error:
         logger.error("could not start the purge job", extra={"error": str(error)})
         message = (
             f"The purge ran out of time and could not continue as a job: {done}; the rest is still there"
