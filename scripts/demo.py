@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             Path(work),
             volume=Volume(establishments=args.establishments),
             terraform=False if args.no_terraform else None,
-            inline_seconds=INLINE_SECONDS,
+            # `make local` shows no job: its purges are served as deployed ones are.
+            inline_seconds=None if args.no_purge else INLINE_SECONDS,
             on_step=narrator.step,
         )
         narrator.step(
