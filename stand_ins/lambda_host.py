@@ -14,6 +14,7 @@ Parent side::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import importlib
@@ -91,6 +92,7 @@ class LambdaProcess:
         stderr: TextIO | int | None = None,
         python: str = sys.executable,
     ) -> None:
+        self.function_name = function_name
         path = [*map(str, code_dirs), str(runtime_dir)]
         self._args = [
             python,
@@ -122,6 +124,10 @@ class LambdaProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def start(self) -> LambdaProcess:
         self._process = subprocess.Popen(
             self._args,
@@ -138,8 +144,11 @@ class LambdaProcess:
         process = self._process
         if process is None or process.stdin is None or process.stdout is None:
             raise RuntimeError("the process is not running")
-        process.stdin.write(json.dumps(event) + "\n")
-        process.stdin.flush()
+        try:
+            process.stdin.write(json.dumps(event) + "\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(f"the handler process exited (status {process.wait()})") from None
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"the handler process exited (status {process.wait()})")
@@ -150,7 +159,8 @@ class LambdaProcess:
         if process is None:
             return
         if process.stdin:
-            process.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # It has exited already.
+                process.stdin.close()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -75,6 +75,11 @@ class LocalLambdaService:
         with self._lock:
             return [process.pid for process in self._all if process.pid]
 
+    def process_ids_of(self, function_name: str) -> list[int]:
+        """The processes running or kept warm for one function."""
+        with self._lock:
+            return [p.pid for p in self._all if p.pid and p.function_name == function_name]
+
     def _invoke(
         self, backend: Any, function_name: str, qualifier: str | None, body: Any, response_headers: Any
     ) -> bytes:
@@ -102,11 +107,15 @@ class LocalLambdaService:
         return json.dumps(error).encode()
 
     def _take(self, function: Any, code: tuple[str, str]) -> LambdaProcess:
-        """An idle process of ``function``'s code, or a new one."""
+        """An idle process of ``function``'s code, or a new one (as Lambda replaces an execution
+        environment that has died)."""
         with self._lock:
-            idle = self._idle.get(code)
-            if idle:
-                return idle.pop()
+            idle = self._idle.get(code, [])
+            while idle:
+                process = idle.pop()
+                if process.alive:
+                    return process
+                self._all.remove(process)
         code_dir = self._unpacked(function)
         process = LambdaProcess(
             function.handler,

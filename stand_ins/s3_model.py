@@ -26,6 +26,7 @@ Path-style requests only; signatures are not checked.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import threading
 import time
@@ -376,14 +377,16 @@ class _Handler(BaseHTTPRequestHandler):
         data = (f'<?xml version="1.0" encoding="UTF-8"?>\n{body}' if body else "").encode(
             "utf-8", "surrogatepass"
         )
-        self.send_response(status)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        # A client that hung up (its process was stopped) gets nothing; as S3, the model goes on.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
     def _serve(self, method: str) -> None:
         model: S3Model = self.server.model

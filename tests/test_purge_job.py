@@ -6,9 +6,12 @@ as the purge function's request does (``stand_ins/purge_stack.py``).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -125,6 +128,56 @@ def test_a_lane_s3_refuses_ends_the_job_failed_with_exact_counts(aws, dist, tmp_
     assert final.body["ended_at"] is not None
     assert execution["status"] == "FAILED"
     assert execution["error"] == "PurgeJobFailed"
+
+
+@pytest.mark.slow(seconds=30)
+def test_a_job_whose_workers_are_killed_ends_failed_saying_its_counts_are_a_floor(aws, dist, tmp_path):
+    """Lambda stops a run (its timeout, its memory, a crash) before it can count what it deleted:
+    here the workers' processes are killed once a lane's first page is gone. The job ends failed,
+    its counts at most what is gone and said to be a floor, and the bucket stays held while runs
+    of it may still be deleting."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_second_page(operation, query):
+        lane = query.get("prefix") == "establishment/"
+        if operation == "ListObjectVersions" and lane and query.get("key-marker"):
+            held.set()
+            release.wait(10)
+
+    with S3Model(request_error=hold_the_second_page) as model:
+        model.create_bucket(BUCKET)
+        for prefix in ("category/", "establishment/", "sale/"):
+            for i in range(700):
+                model.put(BUCKET, f"{prefix}{i:04d}.csv", versions=2)
+        before = sum(model.inventory(BUCKET).values())
+        with PurgeStack(
+            aws,
+            dist / "purge_bucket.zip",
+            tmp_path,
+            buckets=[BUCKET],
+            s3_endpoint=model.endpoint,
+            inline_seconds=0,
+        ) as stack:
+            started = stack.purge(BUCKET)
+            assert started.status == 202, started.body
+            assert held.wait(60), "the establishment/ lane never listed its second page"
+            time.sleep(1.0)  # Its first page's deletes are answered.
+            assert stack.service is not None
+            for pid in stack.service.process_ids_of("partner-data-purge-worker"):
+                os.kill(pid, signal.SIGKILL)
+            release.set()
+            final = stack.wait(started.body["job_id"])[-1]
+            execution = stack.execution(started.body["job_id"])
+        gone = before - sum(model.inventory(BUCKET).values())
+
+    assert final.body["state"] == "failed", final.body
+    assert final.body["counts_exact"] is False
+    assert "Runtime.ExitError" in final.body["message"]
+    assert "at least" in final.body["message"]
+    assert sum(final.body["deleted"].values()) < gone, "the killed runs' deletions are not counted"
+    assert execution["status"] == "FAILED"
+    lease = aws.client("dynamodb").get_item(TableName=JOBS_TABLE, Key={"pk": {"S": f"lease#{BUCKET}"}})
+    assert int(lease["Item"]["expires_at"]["N"]) > time.time() + 900, "held while killed lanes' runs may run"
 
 
 @pytest.mark.slow(seconds=30)

@@ -349,6 +349,36 @@ def test_failing_a_job_records_why_and_its_counts_and_lets_go_of_the_bucket(buck
     assert (line["level"], line["message"], line["total"]["versions"]) == ("ERROR", "purge job failed", 3)
 
 
+@pytest.mark.parametrize(
+    ("error", "exact"),
+    [
+        ("LaneRefused", True),
+        ("TooManyRuns", True),
+        ("TaskRejected", True),
+        ("LeaseLost", True),
+        ("TableUnavailable", True),
+        ("CountsLost", False),
+        ("Runtime.ExitError", False),
+        ("Sandbox.Timedout", False),
+        ("States.Timeout", False),
+        ("States.TaskFailed", False),
+        ("Lambda.Unknown", False),
+    ],
+)
+def test_a_job_failed_by_a_run_that_could_not_count_says_its_counts_are_a_floor(
+    bucket, purge_jobs, error, exact
+):
+    job_id = running_job(purge_jobs, deleted=PurgeCounts(versions=3))
+    run(fail(job_id, error=error, cause="stopped"))
+    record = purge_jobs.table().get(job_id)
+    assert record.counts_exact is exact
+    status = lifecycle.status(record, stepfunctions=None, state_machine_arn="", now=time.time())
+    assert status.get("counts_exact", True) is exact
+    floor = "" if exact else "at least "
+    assert f"): {floor}3 versions, 0 delete markers, 0 multipart uploads deleted" in record.message
+    assert ("could not count what it had deleted" in record.message) is not exact
+
+
 def test_a_job_failed_while_lanes_may_run_holds_the_bucket_until_they_must_have_ended(bucket, purge_jobs):
     job_id = running_job(purge_jobs)
     run(fail(job_id, lanes_may_run=True, error="States.Timeout", cause="a lane timed out"))

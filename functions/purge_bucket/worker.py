@@ -36,6 +36,7 @@ from purge_bucket.job.table import (
     Ending,
     JobRecord,
     JobTable,
+    LeaseLost,
     TableUnavailable,
 )
 from purge_bucket.job.tasks import FAIL, PLAN, Task, TaskRejected, parse_task
@@ -74,6 +75,14 @@ class TooManyRuns(Exception):
 
 class CountsLost(Exception):
     """A run's deletions could not be added to the job's record."""
+
+
+#: The errors a run raises itself, before it deletes or after it counted what it deleted: a job
+#: failed by one of them has exact counts. Any other (Lambda stopped the run: its timeout, its
+#: memory, a crash; or ``CountsLost``) may leave deletions uncounted.
+COUNTED_ERRORS = frozenset(
+    error.__name__ for error in (TaskRejected, LeaseLost, TableUnavailable, LaneRefused, TooManyRuns)
+)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
@@ -190,12 +199,19 @@ def _fail(task: Task, table: JobTable) -> dict[str, Any]:
     if record is None or record.state != RUNNING:
         logger.error("purge job failed", extra={"job_id": task.job_id, "error": task.error, "cause": detail})
         return {"job_id": task.job_id, "state": FAILED}
+    exact = task.error in COUNTED_ERRORS
+    deleted = counted(record.deleted) if exact else f"at least {counted(record.deleted)}"
+    uncounted = "" if exact else " (a run that was stopped could not count what it had deleted)"
     message = (
-        f"The purge job failed ({task.error}: {detail}): {counted(record.deleted)} deleted; the rest is"
-        " still there"
+        f"The purge job failed ({task.error}: {detail}): {deleted} deleted{uncounted};"
+        " the rest is still there"
     )
     ending = Ending(
-        FAILED, message, refused=detail if task.error == LaneRefused.__name__ else None, error=task.error
+        FAILED,
+        message,
+        refused=detail if task.error == LaneRefused.__name__ else None,
+        error=task.error,
+        counts_exact=exact,
     )
     hold = time.time() + RUN_END_SECONDS if task.lanes_may_run else None
     table.finish(record.job_id, record.bucket, ending, hold_lease_until=hold)

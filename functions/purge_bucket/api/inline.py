@@ -105,14 +105,21 @@ def serve(
     except Exception as error:  # The record must end, whatever the engine met.
         logger.exception("the purge stopped on an unexpected error")
         message = (
-            f"The purge stopped on an unexpected error ({type(error).__name__}); the rest is still there"
+            f"The purge stopped on an unexpected error ({type(error).__name__}) before it could count"
+            " what it had deleted; the rest is still there"
         )
-        _end(table, job_id, request, Ending(FAILED, message, error=type(error).__name__), PurgeCounts())
+        ending = Ending(FAILED, message, error=type(error).__name__, counts_exact=False)
+        _end(table, job_id, request, ending, PurgeCounts())
         return Answer(
             HTTPStatus.INTERNAL_SERVER_ERROR,
             "internal_error",
             message,
-            {"job_id": job_id, "bucket_name": request.bucket, "prefix": request.prefix},
+            {
+                "job_id": job_id,
+                "bucket_name": request.bucket,
+                "prefix": request.prefix,
+                "counts_exact": False,
+            },
         )
 
     if result.out_of_time and not result.refused:

@@ -57,8 +57,10 @@ def start(stepfunctions: Any, state_machine_arn: str, job_id: str) -> None:
 def status(record: JobRecord, *, stepfunctions: Any, state_machine_arn: str, now: float) -> dict[str, Any]:
     """The job's state, counts, refusals and times, in the fields the purge's answers use."""
     state, ended_at, message = record.state, record.ended_at, record.message
+    counts_exact = record.counts_exact
     if state == RUNNING and record.mode == INLINE and now > record.answer_by + INLINE_GRACE_SECONDS:
         state, message = FAILED, "The purge stopped before it could record how it ended; send it again"
+        counts_exact = False
     elif state == RUNNING and record.mode != INLINE:
         execution = _execution(stepfunctions, state_machine_arn, record.job_id)
         if execution is not None and execution.get("status") != "RUNNING":
@@ -68,6 +70,7 @@ def status(record: JobRecord, *, stepfunctions: Any, state_machine_arn: str, now
                 f"The purge job ended {execution.get('status')} before it could record how"
                 f" ({execution.get('error') or 'no error given'}); send the purge again for the rest"
             )
+            counts_exact = False
     if state == RUNNING:
         counts = record.deleted
         message = (
@@ -87,6 +90,8 @@ def status(record: JobRecord, *, stepfunctions: Any, state_machine_arn: str, now
         value = getattr(record, name)
         if value is not None:
             fields[name] = value
+    if not counts_exact:
+        fields["counts_exact"] = False
     return {"message": message, **fields}
 
 

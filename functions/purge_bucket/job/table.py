@@ -84,6 +84,8 @@ class JobRecord:
     error: str | None = None
     #: Worker runs so far (Step Functions' history grows with them).
     runs: int = 0
+    #: False when a run may have deleted entries it could not count (``Ending.counts_exact``).
+    counts_exact: bool = True
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> JobRecord:
@@ -108,6 +110,7 @@ class JobRecord:
             still_listed=_plain(data.get("still_listed")),
             error=data.get("error"),
             runs=int(data.get("runs", 0)),
+            counts_exact=bool(data.get("counts_exact", True)),
         )
 
 
@@ -121,6 +124,9 @@ class Ending:
     refused: str | None = None
     still_listed: dict[str, Any] | None = None
     error: str | None = None
+    #: False when the purge ended without a run counting what it deleted (Lambda stopped it, or
+    #: the engine raised): the counts are then what is gone at least.
+    counts_exact: bool = True
 
 
 class JobTable:
@@ -293,6 +299,9 @@ class JobTable:
                 assignments.append(f"#{name} = :{name}")
                 names[f"#{name}"] = name
                 values[f":{name}"] = value
+        if not ending.counts_exact:
+            assignments.append("counts_exact = :exact")
+            values[":exact"] = False
         record_update = {
             "Update": {
                 "TableName": self.table,
