@@ -51,7 +51,7 @@ check() {
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-dirs=(. modules/*)
+dirs=(. modules/* examples/*)
 for i in "${!dirs[@]}"; do
   # A few folders at a time: each command loads the provider's schema, which is CPU-bound.
   while (($(jobs -rp | wc -l) >= ${TF_CHECK_JOBS:-4})); do wait -n || true; done

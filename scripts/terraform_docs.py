@@ -24,8 +24,16 @@ BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
 def module_dirs(terraform_dir: Path | None = None) -> list[Path]:
+    """The module, its child modules and its examples."""
     terraform_dir = terraform_dir or TERRAFORM
-    return [terraform_dir, *sorted(p for p in (terraform_dir / "modules").iterdir() if p.is_dir())]
+    children = [
+        path
+        for folder in ("modules", "examples")
+        if (terraform_dir / folder).is_dir()
+        for path in sorted((terraform_dir / folder).iterdir())
+        if path.is_dir()
+    ]
+    return [terraform_dir, *children]
 
 
 def blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:

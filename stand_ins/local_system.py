@@ -234,8 +234,8 @@ class LocalSystem:
         deployment = self._read_back(outputs)
         applied = len(json.loads(terraform.state_text())["resources"])
         self.on_step(
-            f"deployed with `terraform apply` of terraform/: {applied} resources, all but the bucket's"
-            " lifecycle rules and their destroy guard (the provider waits 55 s for the rules)"
+            f"deployed with `terraform apply` of terraform/examples/minimal: {applied} resources, all but"
+            " the bucket's lifecycle rules and their destroy guard (the provider waits 55 s for the rules)"
         )
         return deployment
 

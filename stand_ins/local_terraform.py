@@ -1,10 +1,10 @@
-"""The project's own Terraform root module, applied to the local AWS endpoint.
+"""The project's Terraform, applied to the local AWS endpoint as a user applies it: an example.
 
-Used by the real apply/destroy tests and by `make demo`. A copy of ``terraform/`` is made in a
-work folder, with one file added: ``zz_local_override.tf``, which points the AWS provider at the
-local endpoint (every service the stack uses, path-style S3, fake keys). Nothing else differs from
-what a user applies. Secrets reach Terraform as ``TF_VAR_...`` environment variables, never on a
-command line.
+Used by the real apply/destroy tests and by `make demo`. ``terraform/`` (the module and its
+examples) is copied into a work folder, and one file is added to the example that is applied:
+``zz_local_override.tf``, which points the example's AWS provider at the local endpoint (every
+service the stack uses, path-style S3, fake keys). Nothing else differs from what a user applies.
+Secrets reach Terraform as ``TF_VAR_...`` environment variables, never on a command line.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from stand_ins.local_account import CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = ROOT / "terraform"
+EXAMPLES_DIR = TERRAFORM_DIR / "examples"
+#: The examples' call of the module: its outputs are the ``partner_data`` output.
+MODULE_CALL = "partner_data"
 #: Every service the stack's resources and data sources call.
 SERVICES = (
     "apigateway",
@@ -33,6 +36,7 @@ SERVICES = (
     "logs",
     "s3",
     "scheduler",
+    "sns",
     "sfn",
     "sqs",
     "ssm",
@@ -85,16 +89,27 @@ provider "aws" {{
 
 
 class LocalTerraform:
-    """``terraform/`` copied into ``work_dir`` and pointed at ``endpoint``."""
+    """``terraform/examples/<example>`` (with the module it calls) copied into ``work_dir`` and
+    pointed at ``endpoint``."""
 
-    def __init__(self, endpoint: str, work_dir: Path, *, secrets: Mapping[str, str] | None = None) -> None:
-        self.dir = work_dir / "terraform"
+    def __init__(
+        self,
+        endpoint: str,
+        work_dir: Path,
+        *,
+        example: str = "minimal",
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        copy = work_dir / "terraform"
+        self.dir = copy / "examples" / example
         self.secrets = dict(secrets or {})
         shutil.copytree(
             TERRAFORM_DIR,
-            self.dir,
+            copy,
             ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
         )
+        if not self.dir.is_dir():
+            raise FileNotFoundError(f"terraform/examples has no {example}")
         (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint))
         self.state_file = self.dir / "terraform.tfstate"
 
@@ -149,8 +164,10 @@ class LocalTerraform:
         )
 
     def outputs(self) -> dict[str, Any]:
+        """The module's outputs, and beside them the example's own."""
         raw = json.loads(self.run("output", "-json").stdout)
-        return {name: output["value"] for name, output in raw.items()}
+        values = {name: output["value"] for name, output in raw.items()}
+        return {**values.pop(MODULE_CALL, {}), **values}
 
     def state_text(self) -> str:
         return self.state_file.read_text() if self.state_file.exists() else ""
@@ -160,25 +177,29 @@ class LocalTerraform:
         return [f"-var={name}={_hcl_value(value)}" for name, value in variables.items()]
 
 
-def targets_without(excluded: Collection[str], root: Path = TERRAFORM_DIR) -> list[str]:
-    """``-target`` addresses for every resource of the stack but ``excluded`` (resource addresses).
+def targets_without(excluded: Collection[str], example: str = "minimal") -> list[str]:
+    """``-target`` addresses for every resource an example applies but ``excluded`` (addresses
+    inside the module, as ``module.data_bucket.aws_s3_bucket_lifecycle_configuration.this``).
 
-    Whole modules where nothing inside is excluded, their resources one by one where something is.
+    The example's own resources, then the module's: whole child modules where nothing inside is
+    excluded, their resources one by one where something is.
     """
-    targets = [address for address in _resource_addresses(root) if address not in excluded]
-    for name, source in _module_calls(root).items():
-        prefix = f"module.{name}."
-        inside = {address.removeprefix(prefix) for address in excluded if address.startswith(prefix)}
+    targets = _resource_addresses(EXAMPLES_DIR / example)
+    prefix = f"module.{MODULE_CALL}."
+    inside_module = [address for address in _resource_addresses(TERRAFORM_DIR) if address not in excluded]
+    for name, source in _module_calls(TERRAFORM_DIR).items():
+        call = f"module.{name}."
+        inside = {address.removeprefix(call) for address in excluded if address.startswith(call)}
         if not inside:
-            targets.append(f"module.{name}")
+            inside_module.append(f"module.{name}")
             continue
-        unknown = inside - set(_resource_addresses(root / source))
+        unknown = inside - set(_resource_addresses(TERRAFORM_DIR / source))
         if unknown:
             raise ValueError(f"module.{name} has no {', '.join(sorted(unknown))}")
-        targets += [
-            prefix + address for address in _resource_addresses(root / source) if address not in inside
+        inside_module += [
+            call + address for address in _resource_addresses(TERRAFORM_DIR / source) if address not in inside
         ]
-    return targets
+    return targets + [prefix + address for address in inside_module]
 
 
 def _resource_addresses(module_dir: Path) -> list[str]:

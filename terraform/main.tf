@@ -3,7 +3,9 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  name     = var.name_prefix
+  name = var.name_prefix
+  # On every resource that takes tags: the caller's provider may have no default_tags.
+  tags     = merge({ Project = "partner-data-pipeline", ManagedBy = "terraform" }, var.tags)
   dist_dir = coalesce(var.dist_dir, "${path.module}/../dist")
   # null when the manifest is missing; the zip_path checks then say to run `make package`.
   package_architecture = try(jsondecode(file("${local.dist_dir}/manifest.json")).architecture, null)
@@ -134,6 +136,7 @@ module "data_bucket" {
   access_log_bucket   = var.data_access_log_bucket
   kms_key_arn         = var.kms_key_arn
   deletion_protection = var.data_bucket_deletion_protection
+  tags                = local.tags
 }
 
 module "purge_password" {
@@ -144,6 +147,7 @@ module "purge_password" {
   value         = var.purge_password
   value_version = var.purge_password_version
   kms_key_arn   = var.kms_key_arn
+  tags          = local.tags
 }
 
 module "partner_api_token" {
@@ -156,6 +160,7 @@ module "partner_api_token" {
   value_version = var.partner_api_token_version
   min_length    = 8
   kms_key_arn   = var.kms_key_arn
+  tags          = local.tags
 }
 
 # Every refresh run that did not happen: written by the scheduler when it cannot deliver a run,
@@ -165,6 +170,7 @@ resource "aws_sqs_queue" "refresh_failures" {
   message_retention_seconds = 1209600 # 14 days, the most SQS keeps.
   sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
   kms_master_key_id         = var.kms_key_arn
+  tags                      = local.tags
 }
 
 module "refresh_function" {
@@ -185,6 +191,7 @@ module "refresh_function" {
   log_retention_days             = var.log_retention_days
   kms_key_arn                    = var.kms_key_arn
   errors_alarm                   = { alarm_actions = var.alarm_sns_topic_arns }
+  tags                           = local.tags
 
   async_invoke = {
     maximum_retry_attempts       = var.refresh_retry_attempts
@@ -199,6 +206,7 @@ module "refresh_schedule" {
   name         = "${local.name}-daily-refresh"
   region       = var.region
   function_arn = module.refresh_function.function_arn
+  tags         = local.tags
   # The function refreshes the day before this time: a late or replayed run still gets its own day.
   # A literal, not jsonencode(): that escapes "<" and ">" as \u003c and \u003e, and the scheduler
   # would then send the placeholder unfilled.
@@ -227,6 +235,7 @@ module "purge_function" {
   log_retention_days             = var.log_retention_days
   kms_key_arn                    = var.kms_key_arn
   errors_alarm                   = { alarm_actions = var.alarm_sns_topic_arns }
+  tags                           = local.tags
 
   # An asynchronous invocation's caller cannot read the answer: no retry starts a second purge.
   async_invoke = {
@@ -253,6 +262,7 @@ module "purge_worker" {
   log_retention_days    = var.log_retention_days
   kms_key_arn           = var.kms_key_arn
   errors_alarm          = { alarm_actions = var.alarm_sns_topic_arns }
+  tags                  = local.tags
 }
 
 module "purge_job" {
@@ -266,6 +276,7 @@ module "purge_job" {
   log_retention_days  = var.log_retention_days
   kms_key_arn         = var.kms_key_arn
   alarm_actions       = var.alarm_sns_topic_arns
+  tags                = local.tags
 }
 
 # Opt-in: one setting per account and region, which every REST API there shares.
@@ -275,6 +286,7 @@ module "api_gateway_cloudwatch_role" {
 
   name   = "${local.name}-apigateway-logs"
   region = var.region
+  tags   = local.tags
 }
 
 module "purge_api" {
@@ -292,6 +304,7 @@ module "purge_api" {
   log_retention_days     = var.log_retention_days
   kms_key_arn            = var.kms_key_arn
 
+  tags = local.tags
   # The stage's logging needs the account's role in place first, when this stack sets it.
   depends_on = [module.api_gateway_cloudwatch_role]
 }

@@ -22,7 +22,7 @@ variable "name_prefix" {
 }
 
 variable "tags" {
-  description = "Tags added to every resource."
+  description = "Tags for every resource that takes them, over the module's own Project and ManagedBy (a caller's provider default_tags are added by the provider)."
   type        = map(string)
   default     = {}
 }

@@ -5,8 +5,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.100 is the first release with write-only SSM values; 6.x is what a fresh `init` installs.
-      version = ">= 5.100, < 7.0"
+      # A minimum only, as a module should: 5.100 is the first release with write-only SSM values.
+      # The roots that call it (examples/) pin the major versions they were tested with.
+      version = ">= 5.100"
     }
   }
 }

@@ -1,8 +1,10 @@
-"""A real `terraform apply` and `destroy` of terraform/ against a local AWS endpoint (moto's server).
+"""A real `terraform apply` and `destroy` of the module's examples against a local AWS endpoint
+(moto's server), as a user applies them.
 
 What exists afterwards is read back through boto3, not from Terraform. Two stacks are deployed at
-once, with the same name prefix: the defaults in us-east-1 and every option at once in sa-east-1,
-which also shows that nothing global (IAM) collides between regions of one account.
+once, with the same name prefix: examples/minimal (the defaults) in us-east-1 and examples/complete
+(every option) in sa-east-1, which also shows that nothing global (IAM) collides between regions of
+one account.
 
 The moto gaps this needs are worked around in stand_ins/moto_fixes.py (each named there) and
 stand_ins/aws_endpoint.py (AWS managed IAM policies loaded).
@@ -31,7 +33,13 @@ PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
 PREFIX = "partner-data"
 PARTNER_URL = "https://partner.example.com/api/InteliFunctionGetData"
-ALARM_TOPIC = "arn:aws:sns:sa-east-1:123456789012:partner-data-alarms"
+#: What examples/complete tags every resource with, and what the module adds.
+TAGS = {
+    "Team": "data-platform",
+    "CostCenter": "partner-data",
+    "Project": "partner-data-pipeline",
+    "ManagedBy": "terraform",
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +114,9 @@ def check_api(client: Any, outputs: dict[str, Any]) -> dict[str, Any]:
     return {"api_id": api_id, "resource_id": routes["/purge"]["id"], "deployment_id": stage["deploymentId"]}
 
 
-def check_purge_job(client: Any, outputs: dict[str, Any], *, max_concurrency: int = 8) -> None:
+def check_purge_job(
+    client: Any, outputs: dict[str, Any], *, max_concurrency: int = 8, timeout_hours: int = 72
+) -> None:
     """The state machine runs the definition file, filled in as the local stack fills it in, and
     invokes the worker; asl-validator accepts it as deployed."""
     machine = client("stepfunctions").describe_state_machine(
@@ -117,7 +127,7 @@ def check_purge_job(client: Any, outputs: dict[str, Any], *, max_concurrency: in
         "Configuration"
     ]["FunctionArn"]
     deployed = json.loads(machine["definition"])
-    assert deployed == definition(worker_arn, max_concurrency=max_concurrency)
+    assert deployed == definition(worker_arn, max_concurrency=max_concurrency, timeout_hours=timeout_hours)
     assert machine["loggingConfiguration"]["level"] == "ERROR"
     validated = subprocess.run(
         [str(asl_validator()), "--json-definition", machine["definition"]],
@@ -174,6 +184,7 @@ def what_is_left(client: Any, region: str) -> list[str]:
         f"state machine {m['name']}" for m in client("stepfunctions").list_state_machines()["stateMachines"]
     ]
     left += [f"table {name}" for name in client("dynamodb").list_tables()["TableNames"]]
+    left += [f"topic {t['TopicArn']}" for t in client("sns").list_topics()["Topics"]]
     left += [
         f"role {r['RoleName']}" for r in client("iam").list_roles()["Roles"] if r["RoleName"].endswith(region)
     ]
@@ -184,7 +195,10 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
     region = "us-east-1"
     client = clients(aws, region)
     terraform = LocalTerraform(
-        aws.endpoint, work, secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN}
+        aws.endpoint,
+        work,
+        example="minimal",
+        secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN},
     )
     terraform.init()
     variables: dict[str, Any] = {"region": region, "partner_api_url": PARTNER_URL, "dist_dir": str(dist)}
@@ -253,7 +267,7 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
 
     # Protected by default: a destroy reaches the guard first and stops there.
     client("s3").put_object(Bucket=bucket, Key="sale/2026-11-20.csv", Body=b"id\r\n1\r\n")
-    refused = terraform.destroy(variables, "module.data_bucket", check=False)
+    refused = terraform.destroy(variables, "module.partner_data.module.data_bucket", check=False)
     assert refused.returncode != 0
     assert f"The data bucket {bucket} is protected" in refused.stdout + refused.stderr
     check_bucket(client, bucket)
@@ -266,39 +280,53 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
     assert what_is_left(client, region) == []
 
 
+def access_log_bucket(client: Any, region: str) -> str:
+    """An existing bucket for the data bucket's access logs, with AWS's policy for the logging service."""
+    name = f"{PREFIX}-access-logs-{region}"
+    client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{name}/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ],
+    }
+    client("s3").put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    return name
+
+
 def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threading.Barrier) -> None:
     region = "sa-east-1"
     client = clients(aws, region)
-    key_arn = client("kms").create_key(Description="partner-data test key")["KeyMetadata"]["Arn"]
-    terraform = LocalTerraform(aws.endpoint, work, secrets={"purge_password": PASSWORD})
+    log_bucket = access_log_bucket(client, region)
+    terraform = LocalTerraform(
+        aws.endpoint,
+        work,
+        example="complete",
+        secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN},
+    )
     terraform.init()
     variables: dict[str, Any] = {
         "region": region,
         "partner_api_url": PARTNER_URL,
         "dist_dir": str(dist),
-        "kms_key_arn": key_arn,
-        "purge_require_api_key": True,
-        "purge_allowed_source_cidrs": ["203.0.113.0/24"],
-        "partner_api_token_enabled": False,
+        "data_access_log_bucket": log_bucket,
         "extra_purgeable_buckets": ["partner-data-archive-example"],
-        "data_expiration_days": 400,
-        "manage_api_gateway_cloudwatch_role": True,
         "refresh_schedule_enabled": False,
-        "refresh_reserved_concurrency": 1,
-        "purge_reserved_concurrency": 2,
-        "timezone": "UTC",
-        "log_retention_days": 30,
-        "alarm_sns_topic_arns": [ALARM_TOPIC],
         "data_bucket_deletion_protection": False,
-        "partner_api_token_in": "query",
-        "refresh_ephemeral_storage_mb": 2048,
-        "purge_job_max_concurrency": 3,
-        "purge_job_retention_days": 7,
+        "purge_allowed_source_cidrs": ["203.0.113.0/24"],
     }
     try:
         outputs = terraform.apply(variables)
     finally:
         both_applied.wait()
+    key_arn = outputs["kms_key_arn"]
 
     bucket = f"{PREFIX}-{ACCOUNT}-{region}"
     check_functions(
@@ -308,11 +336,11 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         {
             "refresh": {
                 "PARTNER_API_URL": PARTNER_URL,
-                "PARTNER_API_TOKEN_PARAMETER": "",
+                "PARTNER_API_TOKEN_PARAMETER": f"/{PREFIX}/partner-api-token",
                 "PARTNER_API_TOKEN_IN": "query",
                 "DATA_BUCKET": bucket,
                 "DATASETS": "category,establishment,sale",
-                "TIMEZONE": "UTC",
+                "TIMEZONE": "America/Sao_Paulo",
             },
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
@@ -328,7 +356,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             },
         },
     )
-    check_purge_job(client, outputs, max_concurrency=3)
+    check_purge_job(client, outputs, max_concurrency=3, timeout_hours=24)
     table = client("dynamodb").describe_table(TableName=outputs["purge_jobs_table_name"])["Table"]
     assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
     refresh = client("lambda").get_function_configuration(FunctionName=outputs["refresh_function_name"])
@@ -337,7 +365,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         function = client("lambda").get_function(FunctionName=outputs[f"{name}_function_name"])
         assert function["Concurrency"]["ReservedConcurrentExecutions"] == reserved
         assert function["Configuration"]["KMSKeyArn"] == key_arn
-    check_schedule(client, outputs, timezone="UTC", state="DISABLED")
+    check_schedule(client, outputs, timezone="America/Sao_Paulo", state="DISABLED")
     assert client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])["KmsKeyArn"] == key_arn
     api = check_api(client, outputs)
     gateway = client("apigateway")
@@ -358,8 +386,16 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
     assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key_arn
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
     assert rules["retention-safety-net"]["Expiration"]["Days"] == 400
-    (parameter,) = client("ssm").describe_parameters()["Parameters"]
-    assert (parameter["Name"], parameter["KeyId"]) == (f"/{PREFIX}/purge-password", key_arn)
+    parameters = client("ssm").describe_parameters()["Parameters"]
+    assert sorted((p["Name"], p["KeyId"]) for p in parameters) == [
+        (f"/{PREFIX}/partner-api-token", key_arn),
+        (f"/{PREFIX}/purge-password", key_arn),
+    ]
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == log_bucket
+    # The caller's tags, and the module's own, on what takes tags (no provider default_tags here).
+    function_arn = outputs["refresh_function_arn"]
+    assert client("lambda").list_tags(Resource=function_arn)["Tags"] == TAGS
+    assert {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]} == TAGS
     queue = client("sqs").get_queue_attributes(
         QueueUrl=outputs["refresh_dead_letter_queue_url"], AttributeNames=["All"]
     )
@@ -368,7 +404,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         assert (group["logGroupName"], group.get("kmsKeyId"), group["retentionInDays"]) == (
             group["logGroupName"],
             key_arn,
-            30,
+            731,
         )
     alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in alarms) == [
@@ -378,7 +414,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         f"{PREFIX}-purge-worker-errors",
         f"{PREFIX}-refresh-errors",
     ]
-    assert all(a["AlarmActions"] == [ALARM_TOPIC] for a in alarms)
+    assert all(a["AlarmActions"] == [outputs["alarm_topic_arn"]] for a in alarms)
     assert PASSWORD not in terraform.state_text()
 
     # A changed allowlist reaches the stage: the provider replaces the deployment.
@@ -389,6 +425,10 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
     assert policy["Statement"][1]["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["198.51.100.0/24"]}}
 
     terraform.destroy({**variables, "purge_allowed_source_cidrs": ["198.51.100.0/24"]})
+    # The test's own, made before the apply; moto delivered access logs to it.
+    for item in client("s3").list_objects_v2(Bucket=log_bucket).get("Contents", []):
+        client("s3").delete_object(Bucket=log_bucket, Key=item["Key"])
+    client("s3").delete_bucket(Bucket=log_bucket)
     assert what_is_left(client, region) == []
 
 
