@@ -70,11 +70,13 @@ def plugin_mirror() -> str | None:
     return found[0] if found else None
 
 
-def provider_override(endpoint: str) -> str:
+def provider_override(endpoint: str, alias: str | None = None) -> str:
+    """An override of the root's AWS provider (the one with ``alias``, if it has one)."""
     endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in SERVICES)
+    alias_line = f'  alias                       = "{alias}"\n' if alias else ""
     return f"""# Written by stand_ins/local_terraform.py: the AWS provider talks to the local endpoint.
 provider "aws" {{
-  access_key                  = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
+{alias_line}  access_key                  = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
   secret_key                  = "{CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
   skip_credentials_validation = true
   skip_metadata_api_check     = true
@@ -110,7 +112,9 @@ class LocalTerraform:
         )
         if not self.dir.is_dir():
             raise FileNotFoundError(f"terraform/examples has no {example}")
-        (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint))
+        text = "\n".join(path.read_text() for path in self.dir.glob("*.tf"))
+        alias = re.search(r'(?m)^provider "aws" \{\n\s*alias\s*=\s*"(\w+)"', text)
+        (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint, alias[1] if alias else None))
         self.state_file = self.dir / "terraform.tfstate"
 
     def _environment(self) -> dict[str, str]:
@@ -154,6 +158,11 @@ class LocalTerraform:
             "plan", "-detailed-exitcode", "-input=false", *self._var_args(variables), check=False
         )
         return result.returncode, result.stdout + result.stderr
+
+    def plan_json(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """A saved plan, as ``terraform show -json`` gives it."""
+        self.run("plan", "-input=false", "-out=local.tfplan", *self._var_args(variables))
+        return json.loads(self.run("show", "-json", "local.tfplan").stdout)
 
     def destroy(
         self, variables: Mapping[str, Any], *targets: str, check: bool = True

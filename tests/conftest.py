@@ -123,7 +123,7 @@ def native_dist(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def terraform_installed() -> None:
     """Terraform must run here: CI sets REQUIRE_TERRAFORM=1, so it can never pass without it."""
     if terraform_available():
