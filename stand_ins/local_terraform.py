@@ -116,6 +116,7 @@ class LocalTerraform:
         alias = re.search(r'(?m)^provider "aws" \{\n\s*alias\s*=\s*"(\w+)"', text)
         (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint, alias[1] if alias else None))
         self.state_file = self.dir / "terraform.tfstate"
+        self.last_apply_log = ""
 
     def _environment(self) -> dict[str, str]:
         environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
@@ -147,9 +148,11 @@ class LocalTerraform:
         self.run("init", "-input=false", *([f"-plugin-dir={mirror}"] if mirror else []))
 
     def apply(self, variables: Mapping[str, Any], *, targets: Sequence[str] = ()) -> dict[str, Any]:
-        """Applies with ``variables`` (non-secret), only ``targets`` if any; returns the outputs."""
+        """Applies with ``variables`` (non-secret), only ``targets`` if any; returns the outputs.
+        What the apply printed, in the order Terraform did things, is kept in ``last_apply_log``."""
         target_args = [f"-target={target}" for target in targets]
-        self.run("apply", "-auto-approve", "-input=false", *self._var_args(variables), *target_args)
+        result = self.run("apply", "-auto-approve", "-input=false", *self._var_args(variables), *target_args)
+        self.last_apply_log = result.stdout
         return self.outputs()
 
     def plan_exit_code(self, variables: Mapping[str, Any]) -> tuple[int, str]:

@@ -424,7 +424,19 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
     policy = json.loads(gateway.get_rest_api(restApiId=api["api_id"])["policy"].replace('\\"', '"'))
     assert policy["Statement"][1]["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["198.51.100.0/24"]}}
 
-    terraform.destroy({**variables, "purge_allowed_source_cidrs": ["198.51.100.0/24"]})
+    # Removing the allowlist reaches the stage: the policy changes before the deployment that
+    # snapshots it is made (a policy deleted after the stage switched left the old one served).
+    terraform.apply({**variables, "purge_allowed_source_cidrs": []})
+    log = terraform.last_apply_log
+    policy_changed = log.index("aws_api_gateway_rest_api_policy.this: Modifications complete")
+    assert policy_changed < log.index("aws_api_gateway_deployment.this: Creation complete")
+    policy = json.loads(gateway.get_rest_api(restApiId=api["api_id"])["policy"].replace('\\"', '"'))
+    assert [s["Effect"] for s in policy["Statement"]] == ["Allow"]
+    assert gateway.get_stage(restApiId=api["api_id"], stageName="v1")["deploymentId"] != redeployed
+    code, plan = terraform.plan_exit_code({**variables, "purge_allowed_source_cidrs": []})
+    assert code == 0, plan
+
+    terraform.destroy({**variables, "purge_allowed_source_cidrs": []})
     # The test's own, made before the apply; moto delivered access logs to it.
     for item in client("s3").list_objects_v2(Bucket=log_bucket).get("Contents", []):
         client("s3").delete_object(Bucket=log_bucket, Key=item["Key"])

@@ -57,33 +57,34 @@ resource "aws_api_gateway_integration" "lambda" {
 }
 
 locals {
-  source_ip_policy = length(var.allowed_source_cidrs) == 0 ? null : jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AllowInvoke"
-        Effect    = "Allow"
-        Principal = "*"
-        Action    = "execute-api:Invoke"
-        Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
-      },
-      {
-        Sid       = "DenyOtherSources"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "execute-api:Invoke"
-        Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
-        Condition = { NotIpAddress = { "aws:SourceIp" = var.allowed_source_cidrs } }
-      },
-    ]
+  # The resource policy always exists: without an allowlist it allows every source, as no policy
+  # does for this API. Removing the allowlist is then a change of the policy, which comes before
+  # the deployment that snapshots it; deleting the policy came after the stage had switched to the
+  # new deployment, which went on serving the old allowlist.
+  allow_invoke = {
+    Sid       = "AllowInvoke"
+    Effect    = "Allow"
+    Principal = "*"
+    Action    = "execute-api:Invoke"
+    Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+  }
+  deny_other_sources = {
+    Sid       = "DenyOtherSources"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "execute-api:Invoke"
+    Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+    Condition = { NotIpAddress = { "aws:SourceIp" = var.allowed_source_cidrs } }
+  }
+  resource_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = slice([local.allow_invoke, local.deny_other_sources], 0, length(var.allowed_source_cidrs) == 0 ? 1 : 2)
   })
 }
 
-resource "aws_api_gateway_rest_api_policy" "source_ip" {
-  count = local.source_ip_policy == null ? 0 : 1
-
+resource "aws_api_gateway_rest_api_policy" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
-  policy      = local.source_ip_policy
+  policy      = local.resource_policy
 }
 
 resource "aws_api_gateway_deployment" "this" {
@@ -105,7 +106,7 @@ resource "aws_api_gateway_deployment" "this" {
         integration_verb = aws_api_gateway_integration.lambda[key].integration_http_method
         timeout_ms       = aws_api_gateway_integration.lambda[key].timeout_milliseconds
       } }
-      resource_policy = local.source_ip_policy
+      resource_policy = local.resource_policy
     }))
   }
 
@@ -116,7 +117,7 @@ resource "aws_api_gateway_deployment" "this" {
   depends_on = [
     aws_api_gateway_method.post,
     aws_api_gateway_integration.lambda,
-    aws_api_gateway_rest_api_policy.source_ip,
+    aws_api_gateway_rest_api_policy.this,
   ]
 }
 
@@ -251,4 +252,10 @@ moved {
 moved {
   from = aws_lambda_permission.api
   to   = aws_lambda_permission.api["purge"]
+}
+
+# The policy was counted, present only with an allowlist: a stack that had one keeps it.
+moved {
+  from = aws_api_gateway_rest_api_policy.source_ip[0]
+  to   = aws_api_gateway_rest_api_policy.this
 }

@@ -78,8 +78,18 @@ run "post_to_the_function_through_a_throttled_logged_stage" {
     error_message = "API Gateway may invoke the function for POST /purge and POST /purge/status on this stage only."
   }
   assert {
-    condition     = length(aws_api_gateway_rest_api_policy.source_ip) == 0 && length(aws_api_gateway_usage_plan.this) == 0
-    error_message = "No resource policy and no usage plan by default."
+    condition = jsondecode(aws_api_gateway_rest_api_policy.this.policy).Statement == [{
+      Sid       = "AllowInvoke"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = "execute-api:Invoke"
+      Resource  = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*"
+    }]
+    error_message = "Without an allowlist the resource policy allows every source (it exists, so removing an allowlist is a change made before the deployment)."
+  }
+  assert {
+    condition     = length(aws_api_gateway_usage_plan.this) == 0
+    error_message = "No usage plan by default."
   }
   assert {
     condition = (
@@ -121,7 +131,7 @@ run "a_source_ip_allowlist" {
   }
 
   assert {
-    condition = jsondecode(aws_api_gateway_rest_api_policy.source_ip[0].policy).Statement == [
+    condition = jsondecode(aws_api_gateway_rest_api_policy.this.policy).Statement == [
       {
         Sid       = "AllowInvoke"
         Effect    = "Allow"
