@@ -57,6 +57,7 @@ class LocalAws(BackgroundServer):
         moto_fixes.shallow_copy_version_listing()
         moto_fixes.escape_rest_api_policy()
         moto_fixes.keep_lambda_logging_config()
+        moto_fixes.log_group_kms_keys()
         moto_fixes.state_machine_calls_of_the_provider()
         moto_fixes.unknown_policy_conditions_do_not_apply()
         moto_fixes.aws_managed_policies("AmazonAPIGatewayPushToCloudWatchLogs")

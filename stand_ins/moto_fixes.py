@@ -11,7 +11,7 @@ costs, not AWS's:
   ListObjectVersions call, rebuilding each object's buffer, so one page of a 21,000-entry bucket
   takes over ten seconds. A shallow copy of each key's version list gives the same answers.
 
-Five more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
+Six more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
 known moto gaps of ../shared/reference/terraform-here.md, and one more), each as narrow as it can be:
 
 * ``aws_managed_policies``: AWS managed policies exist in every account; moto has them only with
@@ -28,6 +28,9 @@ known moto gaps of ../shared/reference/terraform-here.md, and one more), each as
   answers no versions (the stack publishes none).
 * ``keep_lambda_logging_config``: moto drops a function's ``LoggingConfig``, so every plan after
   an apply wants to set it again.
+* ``log_group_kms_keys``: CloudWatch Logs' ``AssociateKmsKey`` and ``DisassociateKmsKey`` are not
+  implemented (500), which the provider retries for ever when a key is added to or removed from an
+  existing log group. Here they set the group's key, as CreateLogGroup's ``kmsKeyId`` does.
 * ``unknown_policy_conditions_do_not_apply``: moto treats a bucket-policy statement whose
   condition it cannot evaluate as a denial, even for a ``Deny`` whose condition does not hold. It
   knows no request context (``aws:SecureTransport`` among it), so the data bucket's TLS-only
@@ -158,6 +161,24 @@ def state_machine_calls_of_the_provider() -> None:
 
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def log_group_kms_keys() -> None:
+    from moto.logs.responses import LogsResponse
+
+    if hasattr(LogsResponse, "associate_kms_key"):
+        return
+
+    def associate_kms_key(self):
+        self.logs_backend.groups[self._get_param("logGroupName")].kms_key_id = self._get_param("kmsKeyId")
+        return ""
+
+    def disassociate_kms_key(self):
+        self.logs_backend.groups[self._get_param("logGroupName")].kms_key_id = None
+        return ""
+
+    LogsResponse.associate_kms_key = associate_kms_key
+    LogsResponse.disassociate_kms_key = disassociate_kms_key
 
 
 def keep_lambda_logging_config() -> None:

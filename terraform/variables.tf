@@ -145,9 +145,14 @@ variable "partner_api_token_in" {
 }
 
 variable "partner_api_token_version" {
-  description = "Increase to write a new partner_api_token to SSM (rotation)."
+  description = "Increase to write a new partner_api_token to SSM (rotation); 1 to 999. Adding or changing kms_key_arn writes it again by itself."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.partner_api_token_version >= 1 && var.partner_api_token_version <= 999 && floor(var.partner_api_token_version) == var.partner_api_token_version
+    error_message = "partner_api_token_version must be a whole number from 1 to 999."
+  }
 }
 
 variable "datasets" {
@@ -241,9 +246,14 @@ variable "purge_password" {
 }
 
 variable "purge_password_version" {
-  description = "Increase to write a new purge_password to SSM (rotation)."
+  description = "Increase to write a new purge_password to SSM (rotation); 1 to 999. Adding or changing kms_key_arn writes it again by itself."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.purge_password_version >= 1 && var.purge_password_version <= 999 && floor(var.purge_password_version) == var.purge_password_version
+    error_message = "purge_password_version must be a whole number from 1 to 999."
+  }
 }
 
 variable "extra_purgeable_buckets" {

@@ -273,6 +273,23 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
     check_bucket(client, bucket)
     assert client("s3").list_object_versions(Bucket=bucket)["Versions"]
 
+    # A key added to the running stack: the SecureStrings are written again under it (the
+    # provider sent an empty value, which SSM refused, unless their versions were bumped too).
+    key_arn = client("kms").create_key(Description="added later")["KeyMetadata"]["Arn"]
+    variables = {**variables, "kms_key_arn": key_arn}
+    terraform.apply(variables)
+    for name, value in (
+        (outputs["purge_password_parameter_name"], PASSWORD),
+        (outputs["partner_api_token_parameter_name"], TOKEN),
+    ):
+        parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        assert (
+            parameter["Value"],
+            ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0][
+                "KeyId"
+            ],
+        ) == (value, key_arn)
+
     # Unprotected (an apply first), the destroy removes everything, the data included.
     unprotected = {**variables, "data_bucket_deletion_protection": False}
     terraform.apply(unprotected)

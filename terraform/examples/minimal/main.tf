@@ -14,5 +14,6 @@ module "partner_data" {
   partner_api_token = var.partner_api_token
   dist_dir          = var.dist_dir
 
+  kms_key_arn                     = var.kms_key_arn
   data_bucket_deletion_protection = var.data_bucket_deletion_protection
 }

@@ -34,3 +34,9 @@ variable "data_bucket_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "kms_key_arn" {
+  description = "A customer managed KMS key for the bucket, parameters, queue, job table and logs; null uses AWS managed keys (its key policy must allow CloudWatch Logs: see examples/complete)."
+  type        = string
+  default     = null
+}

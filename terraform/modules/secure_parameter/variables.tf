@@ -40,12 +40,13 @@ variable "min_length" {
 }
 
 variable "value_version" {
-  description = "Version of the value: Terraform writes `value` to SSM only when this changes. Increase it to rotate."
+  description = "Version of the value: Terraform writes `value` to SSM only when this (or kms_key_arn) changes. Increase it to rotate."
   type        = number
 
   validation {
-    condition     = var.value_version >= 1 && floor(var.value_version) == var.value_version
-    error_message = "value_version must be a whole number >= 1."
+    # Below 1000: the version written adds 1000 times a number drawn from the key.
+    condition     = var.value_version >= 1 && var.value_version <= 999 && floor(var.value_version) == var.value_version
+    error_message = "value_version must be a whole number from 1 to 999."
   }
 }
 

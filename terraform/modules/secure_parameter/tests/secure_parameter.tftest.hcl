@@ -38,6 +38,35 @@ run "encrypts_with_a_customer_managed_key" {
     condition     = aws_ssm_parameter.this.key_id == var.kms_key_arn
     error_message = "The customer managed key must encrypt the value."
   }
+  assert {
+    # A key change alone made the provider send an empty value, which SSM refuses: the version
+    # written moves with the key, so the value is written again under it.
+    condition     = aws_ssm_parameter.this.value_wo_version != 3 && aws_ssm_parameter.this.value_wo_version % 1000 == 3
+    error_message = "The value must be written again when a key is added, its version kept in the last three digits."
+  }
+}
+
+run "another_key_writes_the_value_again" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.this.value_wo_version != run.encrypts_with_a_customer_managed_key.value_version
+    error_message = "Moving the value to another key must write it again."
+  }
+}
+
+run "refuses_a_version_past_999" {
+  command = plan
+
+  variables {
+    value_version = 1000
+  }
+
+  expect_failures = [var.value_version]
 }
 
 run "accepts_the_longest_name_ssm_allows" {
