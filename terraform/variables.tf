@@ -50,8 +50,10 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    # A key's ARN: IAM applies a grant on an alias ARN to the alias, not to the key behind it, so
+    # the functions' uploads and secret reads would be denied at run time.
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias's: IAM grants on an alias ARN do not reach the key."
   }
 }
 
@@ -93,9 +95,20 @@ variable "data_bucket_deletion_protection" {
 }
 
 variable "data_access_log_bucket" {
-  description = "Bucket that receives the data bucket's server access logs (it must allow the S3 logging service); null for none."
+  description = "Another bucket that receives the data bucket's server access logs (it must allow the S3 logging service); null for none."
   type        = string
   default     = null
+
+  validation {
+    condition = alltrue([for name in compact([var.data_access_log_bucket]) : (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name)) &&
+      !strcontains(name, "..") &&
+      !can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", name)) &&
+      !anytrue([for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(name, prefix)]) &&
+      !anytrue([for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] : endswith(name, suffix)])
+    )])
+    error_message = "data_access_log_bucket must be an S3 general purpose bucket name."
+  }
 }
 
 # --- The daily refresh ----------------------------------------------------------------------------
@@ -262,12 +275,16 @@ variable "extra_purgeable_buckets" {
   default     = []
 
   validation {
+    # S3's rules for general purpose bucket names, as the purge function checks them
+    # (lambda_shared/s3_names.py): a name it refuses would be granted delete and never purged.
     condition = alltrue([for name in var.extra_purgeable_buckets : (
       can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name)) &&
       !strcontains(name, "..") &&
-      !can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", name))
+      !can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", name)) &&
+      !anytrue([for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(name, prefix)]) &&
+      !anytrue([for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] : endswith(name, suffix)])
     )])
-    error_message = "extra_purgeable_buckets must hold S3 bucket names (3-63 lowercase letters, digits, dots and hyphens): a wildcard would grant delete on other buckets."
+    error_message = "extra_purgeable_buckets must hold S3 general purpose bucket names (3-63 lowercase letters, digits, dots and hyphens; not an IP address, no xn--, sthree- or amzn-s3-demo- prefix, no -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 suffix): a wildcard would grant delete on other buckets."
   }
 }
 

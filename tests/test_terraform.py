@@ -15,6 +15,7 @@ import pytest
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
+from lambda_shared.s3_names import is_valid_bucket_name
 from purge_bucket import config as purge_config
 from purge_bucket import handler as purge_handler
 from purge_bucket.api import request as purge_request
@@ -223,6 +224,68 @@ def test_terraform_accepts_exactly_the_passwords_the_endpoint_accepts():
     assert re.findall(r"<= (\d+)", condition) == [str(purge_request.MAX_PASSWORD_CHARS)]
     # Counted as the endpoint counts (code points), not with length() (grapheme clusters).
     assert 'length(regexall("(?s).", var.purge_password))' in condition
+
+
+BUCKET_NAMES = [
+    "partner-data",
+    "partner-data-archive",
+    "my.bucket.name",
+    "abc",
+    "a" * 63,
+    "a" * 64,
+    "ab",
+    "Partner-Data",
+    "partner_data",
+    "-partner",
+    "partner-",
+    "a..b",
+    "192.168.1.10",
+    "192.168.1",
+    "xn--partner",
+    "sthree-partner",
+    "amzn-s3-demo-bucket",
+    "partner-s3alias",
+    "partner--ol-s3",
+    "partner.mrap",
+    "partner--x-s3",
+    "partner--table-s3",
+    "partner-xn--",
+    "s3alias-partner",
+    "partner*",
+]
+
+
+@pytest.mark.parametrize(
+    ("variable", "placeholder"),
+    [
+        ("extra_purgeable_buckets", "var.extra_purgeable_buckets"),
+        ("data_access_log_bucket", "compact([var.data_access_log_bucket])"),
+    ],
+)
+def test_terraform_accepts_exactly_the_bucket_names_the_function_accepts(
+    terraform_installed, tmp_path, variable, placeholder
+):
+    """Each variable's own validation, evaluated by Terraform name by name, against
+    lambda_shared/s3_names.py: a name granted in IAM that the function refuses is never purged."""
+    (validation,) = ROOT_VARIABLES[variable]["validation"]
+    condition = unquote(validation["condition"]).removeprefix("${").removesuffix("}")
+    assert condition.startswith("alltrue(")
+    assert placeholder in condition
+    per_name = (
+        condition.removeprefix("alltrue(").removesuffix(")").replace(placeholder, json.dumps(BUCKET_NAMES))
+    )
+    result = subprocess.run(
+        ["terraform", f"-chdir={tmp_path}", "console"],
+        input=f"jsonencode({per_name})\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull},
+        check=True,
+    )
+    accepted = json.loads(json.loads(result.stdout))
+    assert dict(zip(BUCKET_NAMES, accepted, strict=True)) == {
+        name: is_valid_bucket_name(name) for name in BUCKET_NAMES
+    }
 
 
 def test_the_datasets_default_is_the_handlers_default():

@@ -304,3 +304,42 @@ run "refuses_more_lanes_at_once_than_an_inline_map_runs" {
 
   expect_failures = [var.purge_job_max_concurrency]
 }
+
+run "refuses_a_key_alias_arn" {
+  # IAM grants on an alias ARN apply to the alias, not to the key: the functions would be denied.
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:sa-east-1:123456789012:alias/partner-data"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
+
+run "accepts_a_multi_region_key_arn" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:sa-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+  }
+}
+
+run "refuses_purgeable_buckets_the_function_refuses" {
+  command = plan
+
+  variables {
+    extra_purgeable_buckets = ["partner-data-archive", "archive--x-s3"]
+  }
+
+  expect_failures = [var.extra_purgeable_buckets]
+}
+
+run "refuses_an_access_log_bucket_name_s3_refuses" {
+  command = plan
+
+  variables {
+    data_access_log_bucket = "Logs_Bucket"
+  }
+
+  expect_failures = [var.data_access_log_bucket]
+}

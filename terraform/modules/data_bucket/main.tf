@@ -117,13 +117,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 # all its settings stay exactly as they were. Turning protection off is an in-place update of
 # `input`, which the destroy-time command reads from state; that is why an apply must come first.
 resource "terraform_data" "deletion_guard" {
-  input            = { protected = var.deletion_protection, bucket = aws_s3_bucket.this.id }
+  input = {
+    protected = var.deletion_protection
+    bucket    = aws_s3_bucket.this.id
+    setting   = var.deletion_protection_setting
+  }
   triggers_replace = [aws_s3_bucket.this.id]
 
   provisioner "local-exec" {
     when = destroy
     # Plain words only: the same command runs under sh and cmd.exe.
-    command = self.input.protected ? "echo The data bucket ${self.input.bucket} is protected by deletion_protection: nothing of it was touched. To delete it with every object version, set deletion_protection to false, apply, then destroy. 1>&2 && exit 1" : "exit 0"
+    command = self.input.protected ? "echo The data bucket ${self.input.bucket} is protected by ${self.input.setting}: nothing of it was touched. To delete it with every object version, set ${self.input.setting} to false, apply, then destroy. 1>&2 && exit 1" : "exit 0"
   }
 
   depends_on = [

@@ -41,9 +41,15 @@ variable "kms_key_arn" {
 }
 
 variable "access_log_bucket" {
-  description = "Bucket that receives this bucket's server access logs (it must allow the S3 logging service); null for none."
+  description = "Another bucket that receives this bucket's server access logs (it must allow the S3 logging service); null for none."
   type        = string
   default     = null
+
+  validation {
+    # Logs written into the bucket they describe make more logs, and the purge empties them.
+    condition     = var.access_log_bucket != var.bucket_name
+    error_message = "access_log_bucket must be another bucket: this bucket's access logs would loop into it."
+  }
 }
 
 variable "deletion_protection" {
@@ -56,4 +62,16 @@ variable "tags" {
   description = "Tags for the bucket."
   type        = map(string)
   default     = {}
+}
+
+variable "deletion_protection_setting" {
+  description = "The name under which the caller sets deletion_protection, for the destroy guard's message (a root module's variable, say)."
+  type        = string
+  default     = "deletion_protection"
+
+  validation {
+    # It is echoed by the destroy-time command: plain words only.
+    condition     = can(regex("^[a-z][a-z0-9_]{0,63}$", var.deletion_protection_setting))
+    error_message = "deletion_protection_setting must be a variable name: lowercase letters, digits and underscores."
+  }
 }

@@ -126,3 +126,23 @@ run "refuses_an_expiration_below_a_day" {
 
   expect_failures = [var.expiration_days]
 }
+
+run "refuses_itself_as_its_access_log_target" {
+  command = plan
+
+  variables {
+    access_log_bucket = var.bucket_name
+  }
+
+  expect_failures = [var.access_log_bucket]
+}
+
+run "refuses_a_protection_setting_that_is_not_a_plain_name" {
+  command = plan
+
+  variables {
+    deletion_protection_setting = "x; rm -rf ~"
+  }
+
+  expect_failures = [var.deletion_protection_setting]
+}
