@@ -1,5 +1,3 @@
-data "aws_caller_identity" "current" {}
-
 data "aws_partition" "current" {}
 
 locals {
@@ -10,13 +8,15 @@ locals {
 resource "aws_iam_role" "this" {
   name        = local.role_name
   description = "Lets API Gateway write execution and access logs in ${var.region}."
+  # As AWS documents this role: API Gateway as the trusted entity, no condition. Nothing in AWS's
+  # documentation says API Gateway sends aws:SourceAccount when it assumes it; a condition on a key
+  # it may not send would leave the stage unable to log.
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Service = "apigateway.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
     }]
   })
   tags = var.tags

@@ -24,9 +24,8 @@ run "sets_the_account_role" {
       Effect    = "Allow"
       Principal = { Service = "apigateway.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
     }]
-    error_message = "Only API Gateway, on behalf of this account, may assume the role."
+    error_message = "API Gateway may assume the role, with no condition on keys it may not send (AWS's documented trust policy)."
   }
   assert {
     condition     = aws_iam_role_policy_attachment.this.policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
