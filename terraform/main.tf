@@ -136,7 +136,9 @@ module "data_bucket" {
   access_log_bucket   = var.data_access_log_bucket
   kms_key_arn         = var.kms_key_arn
   deletion_protection = var.data_bucket_deletion_protection
-  tags                = local.tags
+  # The guard's message names the variable the caller of this module sets.
+  deletion_protection_setting = "data_bucket_deletion_protection"
+  tags                        = local.tags
 }
 
 module "purge_password" {

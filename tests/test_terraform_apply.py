@@ -269,7 +269,9 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
     client("s3").put_object(Bucket=bucket, Key="sale/2026-11-20.csv", Body=b"id\r\n1\r\n")
     refused = terraform.destroy(variables, "module.partner_data.module.data_bucket", check=False)
     assert refused.returncode != 0
-    assert f"The data bucket {bucket} is protected" in refused.stdout + refused.stderr
+    message = " ".join((refused.stdout + refused.stderr).split())
+    assert f"The data bucket {bucket} is protected by data_bucket_deletion_protection" in message
+    assert "set data_bucket_deletion_protection to false, apply, then destroy" in message
     check_bucket(client, bucket)
     assert client("s3").list_object_versions(Bucket=bucket)["Versions"]
 

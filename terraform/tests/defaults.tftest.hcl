@@ -63,6 +63,46 @@ run "defaults" {
   command = apply
 
   assert {
+    condition = (
+      output.data_bucket_arn == "arn:aws:s3:::partner-data-123456789012-sa-east-1" &&
+      output.refresh_dead_letter_queue_name == "partner-data-refresh-failures" &&
+      output.purge_jobs_table_arn == "arn:aws:dynamodb:sa-east-1:123456789012:table/partner-data-purge-jobs" &&
+      output.purge_password_parameter_arn == "arn:aws:ssm:sa-east-1:123456789012:parameter/partner-data/purge-password" &&
+      output.purge_worker_function_arn == "arn:aws:lambda:sa-east-1:123456789012:function:partner-data-purge-worker" &&
+      output.purge_rest_api_execution_arn != null && output.refresh_schedule_role_arn != null
+    )
+    error_message = "The outputs name the bucket's, the table's, the parameter's, the worker's and the API's ARNs, and the queue."
+  }
+  assert {
+    condition = (
+      keys(output.role_arns) == ["api_gateway_cloudwatch", "purge", "purge_job", "purge_worker", "refresh", "refresh_schedule"] &&
+      output.role_arns.api_gateway_cloudwatch == null &&
+      output.role_names == {
+        refresh      = "partner-data-refresh-sa-east-1"
+        purge        = "partner-data-purge-sa-east-1"
+        purge_worker = "partner-data-purge-worker-sa-east-1"
+        purge_job    = "partner-data-purge-job-sa-east-1"
+      }
+    )
+    error_message = "The outputs name every role."
+  }
+  assert {
+    condition = (
+      output.log_group_names.refresh == "/aws/lambda/partner-data-refresh" &&
+      output.log_group_names.purge_job == "/aws/vendedlogs/states/partner-data-purge-job" &&
+      length(output.log_group_names) == 6
+    )
+    error_message = "The outputs name every log group."
+  }
+  assert {
+    condition = toset(output.alarm_names) == toset([
+      "partner-data-refresh-errors", "partner-data-purge-errors", "partner-data-purge-worker-errors",
+      "partner-data-purge-job-failed", "partner-data-purge-job-timed-out",
+    ])
+    error_message = "The outputs name every alarm."
+  }
+
+  assert {
     condition     = output.data_bucket_name == "partner-data-123456789012-sa-east-1"
     error_message = "The bucket is named after the prefix, the account and the region."
   }
