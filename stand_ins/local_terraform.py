@@ -101,10 +101,14 @@ class LocalTerraform:
         *,
         example: str = "minimal",
         secrets: Mapping[str, str] | None = None,
+        provider_log: Path | None = None,
     ) -> None:
+        """``provider_log``: a file every command appends the AWS provider's debug log to (each
+        AWS request and answer it made, with its service, operation and resource type)."""
         copy = work_dir / "terraform"
         self.dir = copy / "examples" / example
         self.secrets = dict(secrets or {})
+        self.provider_log = provider_log
         shutil.copytree(
             TERRAFORM_DIR,
             copy,
@@ -128,6 +132,8 @@ class LocalTerraform:
             environment.pop(name, None)
         environment.update(CREDENTIALS)
         environment.update({f"TF_VAR_{name}": value for name, value in self.secrets.items()})
+        if self.provider_log is not None:
+            environment.update(TF_LOG_PROVIDER="DEBUG", TF_LOG_PATH=str(self.provider_log))
         return environment
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -23,12 +24,15 @@ from typing import Any
 
 import pytest
 
+import provider_calls
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.local_account import ACCOUNT
 from stand_ins.local_terraform import LocalTerraform
 from stand_ins.state_machine_definition import definition
 from test_purge_job import asl_validator
 
+TERRAFORM = Path(__file__).resolve().parents[1] / "terraform"
+DEPLOYER_POLICY = TERRAFORM / "deployer-policy.json"
 PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
 PREFIX = "partner-data"
@@ -199,6 +203,7 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
         work,
         example="minimal",
         secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN},
+        provider_log=work / "provider.log",
     )
     terraform.init()
     variables: dict[str, Any] = {"region": region, "partner_api_url": PARTNER_URL, "dist_dir": str(dist)}
@@ -329,6 +334,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         work,
         example="complete",
         secrets={"purge_password": PASSWORD, "partner_api_token": TOKEN},
+        provider_log=work / "provider.log",
     )
     terraform.init()
     variables: dict[str, Any] = {
@@ -473,6 +479,26 @@ def test_apply_check_and_destroy_the_defaults_and_every_option(terraform_install
         ]
         for scenario in scenarios:
             scenario.result()
+
+    # What the provider asked of AWS for the module's resources, in both applies, re-plans and
+    # destroys, is what the documented deployer policy grants.
+    log = "".join((tmp_path / name / "provider.log").read_text() for name in ("defaults", "options"))
+    needed = provider_calls.needed_actions(log, module_resource_types())
+    assert {
+        "lambda:CreateFunction",
+        "ssm:PutParameter",
+        "states:CreateStateMachine",
+        "s3:DeleteBucket",
+    } <= needed
+    assert provider_calls.not_granted(needed, json.loads(DEPLOYER_POLICY.read_text())) == set()
+
+
+def module_resource_types() -> set[str]:
+    """The resource and data source types of the module and its child modules (not the examples')."""
+    text = "\n".join(
+        path.read_text() for path in [*TERRAFORM.glob("*.tf"), *TERRAFORM.glob("modules/*/*.tf")]
+    )
+    return set(re.findall(r'(?m)^(?:resource|data) "(aws_\w+)"', text))
 
 
 @pytest.mark.slow(seconds=15)
