@@ -43,6 +43,8 @@ SERVICES = (
     "sts",
 )
 OVERRIDE_FILE = "zz_local_override.tf"
+#: What a copy of terraform/ leaves out: Terraform's working files and the module's own tests.
+COPY_IGNORES = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests")
 
 
 class TerraformError(Exception):
@@ -106,16 +108,26 @@ class LocalTerraform:
         """``provider_log``: a file every command appends the AWS provider's debug log to (each
         AWS request and answer it made, with its service, operation and resource type)."""
         copy = work_dir / "terraform"
-        self.dir = copy / "examples" / example
+        shutil.copytree(TERRAFORM_DIR, copy, ignore=COPY_IGNORES)
+        if not (copy / "examples" / example).is_dir():
+            raise FileNotFoundError(f"terraform/examples has no {example}")
+        self._point_at(endpoint, copy / "examples" / example, secrets, provider_log)
+
+    @classmethod
+    def in_directory(
+        cls, endpoint: str, directory: Path, *, secrets: Mapping[str, str] | None = None
+    ) -> LocalTerraform:
+        """A root the caller wrote at ``directory`` (with its AWS provider), pointed at ``endpoint``."""
+        terraform = cls.__new__(cls)
+        terraform._point_at(endpoint, directory, secrets, None)
+        return terraform
+
+    def _point_at(
+        self, endpoint: str, directory: Path, secrets: Mapping[str, str] | None, provider_log: Path | None
+    ) -> None:
+        self.dir = directory
         self.secrets = dict(secrets or {})
         self.provider_log = provider_log
-        shutil.copytree(
-            TERRAFORM_DIR,
-            copy,
-            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
-        )
-        if not self.dir.is_dir():
-            raise FileNotFoundError(f"terraform/examples has no {example}")
         text = "\n".join(path.read_text() for path in self.dir.glob("*.tf"))
         alias = re.search(r'(?m)^provider "aws" \{\n\s*alias\s*=\s*"(\w+)"', text)
         (self.dir / OVERRIDE_FILE).write_text(provider_override(endpoint, alias[1] if alias else None))

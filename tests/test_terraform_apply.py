@@ -520,3 +520,108 @@ def test_a_zip_built_for_another_architecture_is_refused_with_the_fix(
         "The zip was built for x86_64 but the function is arm64: run `make package ARCH=arm64`."
         in " ".join(output.split())
     )
+
+
+#: The top-level addresses of the module's resources, as a stack that applied terraform/ itself has
+#: them in its state (the README's upgrade note lists the same).
+TOP_LEVEL_ADDRESSES = (
+    "module.data_bucket",
+    "module.purge_password",
+    "module.partner_api_token",
+    "module.refresh_function",
+    "module.refresh_schedule",
+    "module.purge_function",
+    "module.purge_worker",
+    "module.purge_job",
+    "module.api_gateway_cloudwatch_role",
+    "module.purge_api",
+    "aws_sqs_queue.refresh_failures",
+)
+
+
+@pytest.mark.slow(seconds=120)
+def test_a_stack_that_applied_terraform_itself_moves_under_a_module_call_replacing_nothing(
+    terraform_installed, endpoint, dist, tmp_path
+):
+    """Before terraform/ became a module, users applied it as their root, its provider inside it.
+    The README's upgrade note: moved blocks in a new root that calls the module, over the same
+    state, and the plan creates and destroys nothing."""
+    module = tmp_path / "module"
+    shutil.copytree(
+        TERRAFORM, module, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "tests", "examples")
+    )
+    old = tmp_path / "old"
+    shutil.copytree(module, old)
+    (old / "providers.tf").write_text('provider "aws" {\n  region = var.region\n}\n')
+    secrets = {"purge_password": PASSWORD, "partner_api_token": TOKEN}
+    variables = {"region": "eu-west-1", "partner_api_url": PARTNER_URL, "dist_dir": str(dist)}
+    before = LocalTerraform.in_directory(endpoint.endpoint, old, secrets=secrets)
+    before.init()
+    before.apply(variables)
+
+    new = tmp_path / "new"
+    new.mkdir()
+    moves = "".join(
+        f"\nmoved {{\n  from = {address}\n  to   = module.partner_data.{address}\n}}\n"
+        for address in TOP_LEVEL_ADDRESSES
+    )
+    (new / "main.tf").write_text(
+        """provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  type = string
+}
+
+variable "partner_api_url" {
+  type = string
+}
+
+variable "dist_dir" {
+  type = string
+}
+
+variable "purge_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "partner_api_token" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+module "partner_data" {
+  source = "../module"
+
+  region            = var.region
+  partner_api_url   = var.partner_api_url
+  dist_dir          = var.dist_dir
+  purge_password    = var.purge_password
+  partner_api_token = var.partner_api_token
+}
+"""
+        + moves
+    )
+    shutil.copy(old / "terraform.tfstate", new / "terraform.tfstate")
+    after = LocalTerraform.in_directory(endpoint.endpoint, new, secrets=secrets)
+    after.init()
+    plan = after.plan_json(variables)
+
+    changes = plan["resource_changes"]
+    applied = sum(
+        len(resource["instances"])
+        for resource in json.loads(before.state_text())["resources"]
+        if resource["mode"] == "managed"
+    )
+    moved = [change for change in changes if change.get("previous_address") and change["mode"] == "managed"]
+    assert len(moved) == applied > 40, "every resource the old stack applied is found under the module call"
+    recreated = {
+        change["address"]: change["change"]["actions"]
+        for change in changes
+        if {"create", "delete"} & set(change["change"]["actions"])
+    }
+    assert recreated == {}
