@@ -55,6 +55,21 @@ def fill(s3, *, prefixes=("category/", "establishment/", "sale/"), per_prefix=60
     return bucket_contents(s3, BUCKET)
 
 
+def fill_model(model: S3Model, prefixes: tuple[str, ...], *, per_prefix: int) -> None:
+    """The bucket on the model of S3: ``per_prefix`` keys of two versions under each prefix."""
+    model.create_bucket(BUCKET)
+    for prefix in prefixes:
+        for i in range(per_prefix):
+            model.put(BUCKET, f"{prefix}{i:04d}.csv", versions=2)
+
+
+def job_stack_on(model: S3Model, aws: LocalAws, dist: Path, work: Path) -> PurgeStack:
+    """The purge and its job with their S3 requests sent to the model, purging nothing inline."""
+    return PurgeStack(
+        aws, dist / "purge_bucket.zip", work, buckets=[BUCKET], s3_endpoint=model.endpoint, inline_seconds=0
+    )
+
+
 @pytest.mark.slow(seconds=40)
 def test_a_job_of_three_lanes_empties_the_bucket_with_exact_counts(aws, dist, tmp_path):
     s3 = aws.client("s3")
@@ -102,18 +117,8 @@ def test_a_lane_s3_refuses_ends_the_job_failed_with_exact_counts(aws, dist, tmp_
         return None
 
     with S3Model(request_error=refuse_one_lane) as model:
-        model.create_bucket(BUCKET)
-        for prefix in ("category/", refused_prefix, "sale/"):
-            for i in range(40):
-                model.put(BUCKET, f"{prefix}{i:03d}.csv", versions=2)
-        with PurgeStack(
-            aws,
-            dist / "purge_bucket.zip",
-            tmp_path,
-            buckets=[BUCKET],
-            s3_endpoint=model.endpoint,
-            inline_seconds=0,
-        ) as stack:
+        fill_model(model, ("category/", refused_prefix, "sale/"), per_prefix=40)
+        with job_stack_on(model, aws, dist, tmp_path) as stack:
             started = stack.purge(BUCKET)
             assert started.status == 202, started.body
             final = stack.wait(started.body["job_id"])[-1]
@@ -145,19 +150,9 @@ def test_a_job_whose_workers_are_killed_ends_failed_saying_its_counts_are_a_floo
             release.wait(10)
 
     with S3Model(request_error=hold_the_second_page) as model:
-        model.create_bucket(BUCKET)
-        for prefix in ("category/", "establishment/", "sale/"):
-            for i in range(700):
-                model.put(BUCKET, f"{prefix}{i:04d}.csv", versions=2)
+        fill_model(model, ("category/", "establishment/", "sale/"), per_prefix=700)
         before = sum(model.inventory(BUCKET).values())
-        with PurgeStack(
-            aws,
-            dist / "purge_bucket.zip",
-            tmp_path,
-            buckets=[BUCKET],
-            s3_endpoint=model.endpoint,
-            inline_seconds=0,
-        ) as stack:
+        with job_stack_on(model, aws, dist, tmp_path) as stack:
             started = stack.purge(BUCKET)
             assert started.status == 202, started.body
             assert held.wait(60), "the establishment/ lane never listed its second page"
