@@ -54,7 +54,15 @@ S3_ACTIONS = {
     "DeleteBucketTagging": "s3:PutBucketTagging",
 }
 #: API Gateway's management API is authorized by HTTP verb (apigateway:GET, POST, PUT, PATCH, DELETE).
-APIGATEWAY_VERBS = (("Get", "GET"), ("Create", "POST"), ("Put", "PUT"), ("Tag", "PUT"), ("Update", "PATCH"))
+APIGATEWAY_VERBS = (
+    ("Get", "GET"),
+    ("Create", "POST"),
+    ("Put", "PUT"),
+    ("Tag", "PUT"),
+    ("Update", "PATCH"),
+    ("Delete", "DELETE"),
+    ("Untag", "DELETE"),
+)
 #: Asked by the provider for itself, not for a resource, and needing no grant: the caller's identity
 #: (never denied) and, where the credentials are a user's, the user (the provider goes on without it).
 UNGRANTED = {("STS", "GetCallerIdentity"), ("IAM", "GetUser")}
@@ -99,8 +107,6 @@ def action(call: Call) -> str:
         return S3_ACTIONS.get(call.operation, f"s3:{call.operation}")
     if prefix == "apigateway":
         verb = next((v for start, v in APIGATEWAY_VERBS if call.operation.startswith(start)), None)
-        if call.operation.startswith(("Delete", "Untag")):
-            verb = "DELETE"
         if verb is None:
             raise ValueError(f"no HTTP verb known for API Gateway's {call.operation}")
         return f"apigateway:{verb}"
