@@ -41,6 +41,9 @@ locals {
     DATA_BUCKET                 = module.data_bucket.bucket_name
     DATASETS                    = join(",", var.datasets)
     TIMEZONE                    = var.timezone
+    # The same defaults as config.py's max_field_bytes_for and max_body_bytes_for.
+    MAX_FIELD_BYTES = tostring(coalesce(var.refresh_max_field_bytes, floor(var.refresh_memory_mb * 1048576 / 48)))
+    MAX_BODY_BYTES  = tostring(coalesce(var.refresh_max_body_bytes, floor(var.refresh_ephemeral_storage_mb * 1048576 / 2)))
   }
 
   # The names are the handlers' configuration contract (purge_bucket/config.py).
@@ -75,6 +78,10 @@ locals {
     [{
       sid       = "WriteDailyExports"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]
+      }, {
+      sid       = "SkipExportsARetryAlreadyWrote" # HeadObject of a day's file: its metadata names the invocation.
+      actions   = ["s3:GetObject"]
       resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]
     }],
     var.partner_api_token_enabled ? [{

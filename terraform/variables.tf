@@ -219,6 +219,28 @@ variable "refresh_ephemeral_storage_mb" {
   }
 }
 
+variable "refresh_max_field_bytes" {
+  description = "The longest value (a string, or text between two quotes) the refresh accepts from the partner; a longer one fails its export with a clear error instead of the process running out of memory (parsing a string peaks at about 7 times its size). Null: refresh_memory_mb / 48 (about 10.7 MB at 512 MB)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.refresh_max_field_bytes == null || try(var.refresh_max_field_bytes >= 1048576 && floor(var.refresh_max_field_bytes) == var.refresh_max_field_bytes, false)
+    error_message = "refresh_max_field_bytes must be a whole number of bytes, at least 1048576."
+  }
+}
+
+variable "refresh_max_body_bytes" {
+  description = "The largest answer (decompressed) the refresh accepts for one dataset and day; a larger one fails its export with a clear error before /tmp fills. Null: refresh_ephemeral_storage_mb / 2 (256 MiB at 512 MB)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.refresh_max_body_bytes == null || try(var.refresh_max_body_bytes >= 1048576 && floor(var.refresh_max_body_bytes) == var.refresh_max_body_bytes, false)
+    error_message = "refresh_max_body_bytes must be a whole number of bytes, at least 1048576."
+  }
+}
+
 variable "refresh_timeout_seconds" {
   description = "Timeout of the refresh function."
   type        = number

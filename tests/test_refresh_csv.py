@@ -8,14 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from refresh_partner_data.csv_spool import (
+    BATCH_BYTES,
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
+    MAX_UNDECLARED_COLUMNS,
     CsvSpool,
     RowError,
     cell_text,
     json_text,
 )
-from refresh_partner_data.datasets import COLUMNS, declared_columns
+from refresh_partner_data.datasets import COLUMNS, column_name, declared_columns
 
 SALE = declared_columns("sale")
 
@@ -65,7 +67,7 @@ def test_a_known_dataset_always_has_its_declared_columns_in_order(tmp_path):
 
 
 def test_every_known_dataset_declares_the_partners_shape():
-    assert {name: ["_".join(path) for path in paths] for name, paths in COLUMNS.items()} == {
+    assert {name: ["_".join(path) for path, _ in columns] for name, columns in COLUMNS.items()} == {
         "category": ["id", "name", "isActive"],
         "establishment": ["id", "cnpj"],
         "sale": [
@@ -101,7 +103,7 @@ def test_a_day_with_only_declared_columns_is_the_spool_itself(tmp_path):
     assert path == str(tmp_path / "rows.spool")
     with open(path, "rb") as file:
         whole = file.read()
-    assert whole == b'id,cnpj\r\n1,"a,b"\r\n,4\r\n'
+    assert whole == b'"id","cnpj"\r\n"1","a,b"\r\n,"4"\r\n'
     with spool.stream() as stream:
         assert stream.read() == whole
     spool.discard()
@@ -117,9 +119,19 @@ def test_a_late_key_replaces_the_header_the_spool_started_with(tmp_path):
     spool.discard()
 
 
-@pytest.mark.parametrize("declared", [(), declared_columns("sale")], ids=["undeclared", "declared"])
-def test_no_rows_is_no_whole_file_and_an_empty_stream(tmp_path, declared):
-    spool = CsvSpool(str(tmp_path / "rows.spool"), declared)
+def test_a_declared_dataset_with_no_rows_is_its_header_alone(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), declared_columns("establishment"))
+    path = spool.whole_file()
+    assert path is not None
+    with open(path, "rb") as file:
+        assert file.read() == b'"id","cnpj"\r\n'
+    with spool.stream() as stream:
+        assert stream.read() == b'"id","cnpj"\r\n'
+    spool.discard()
+
+
+def test_an_undeclared_dataset_with_no_rows_is_an_empty_file(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"))
     assert spool.whole_file() is None
     with spool.stream() as stream:
         assert stream.read() == b""
@@ -160,14 +172,14 @@ def test_two_paths_to_one_column_fail_the_dataset(tmp_path, rows):
         spool.add(row)
     with pytest.raises(RowError) as caught:
         spool.add(last)
-    assert {"'category.id'", "'category_id'"} < set(str(caught.value).split()), str(caught.value)
-    assert str(caught.value).endswith("would both be the column 'category_id'")
+    assert {'"category.id"', '"category_id"'} < set(str(caught.value).split()), str(caught.value)
+    assert str(caught.value).endswith('would both be the column "category_id"')
     spool.discard()
 
 
 def test_a_top_level_key_cannot_take_a_declared_nested_column(tmp_path):
     spool = CsvSpool(str(tmp_path / "rows.spool"), SALE)
-    with pytest.raises(RowError, match=r"row 1: 'category_id' and 'category\.id'"):
+    with pytest.raises(RowError, match=r'row 1: "category_id" and "category\.id"'):
         spool.add({"id": 1, "category_id": 30})
     spool.discard()
 
@@ -225,13 +237,13 @@ def test_json_text_of_unsupported_values_is_refused():
 
 def test_rows_keep_their_text_and_are_quoted_as_rfc_4180_says(tmp_path):
     data = write([{"a": "x,y", "b": 'say "hi"'}, {"b": "line\nbreak", "a": "é"}, {"a": "cr\ronly"}], tmp_path)
-    assert data.decode() == 'a,b\r\n"x,y","say ""hi"""\r\né,"line\nbreak"\r\n"cr\ronly",\r\n'
+    assert data.decode() == '"a","b"\r\n"x,y","say ""hi"""\r\n"é","line\nbreak"\r\n"cr\ronly",\r\n'
     assert read(data)[3] == ["cr\ronly", ""]
 
 
-def test_an_empty_day_is_an_empty_file(tmp_path):
+def test_an_empty_day_is_the_header_alone_or_nothing_without_declared_columns(tmp_path):
     assert write([], tmp_path) == b""
-    assert write([], tmp_path, SALE) == b""
+    assert read(write([], tmp_path, SALE)) == [[column_name(path) for path in SALE]]
 
 
 def test_empty_objects_are_rows_of_empty_fields_not_blank_lines(tmp_path):
@@ -290,14 +302,20 @@ rows = st.lists(
 )
 
 
-def expected_text(value) -> str:
+def expected_text(value) -> str | None:
+    """The field a loader reads: None for null, U+0000 as U+FFFD (PostgreSQL refuses it)."""
     if value is None:
-        return ""
+        return None
     if isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, Decimal):
         return format(value, "f")
-    return str(value)
+    return str(value).replace("\x00", "\ufffd")
+
+
+def read_nulls(data: bytes) -> list[list[str | None]]:
+    """The rows with null (an empty unquoted field) as None, apart from the empty string."""
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), quoting=csv.QUOTE_NOTNULL))
 
 
 @settings(max_examples=200, deadline=None)
@@ -307,7 +325,8 @@ def test_round_trip_keeps_every_value(tmp_path_factory, rows):
     if not any(rows):
         assert data == b""
         return
-    header, *records = read(data)
+    header, *records = read_nulls(data)
+    assert header == sorted(header), "undeclared columns are sorted by name"
     assert len(records) == len(rows)
     for source, record in zip(rows, records, strict=True):
         assert len(record) == len(header)
@@ -318,8 +337,10 @@ def test_round_trip_keeps_every_value(tmp_path_factory, rows):
                 expected.update({f"{key}_{k}": expected_text(v) for k, v in value.items()})
             else:
                 expected[key] = expected_text(value)
+        null = "" if len(header) == 1 else None  # A blank line would be skipped: one null field is "".
+        expected = {k: null if v is None else v for k, v in expected.items()}
         assert {k: v for k, v in cells.items() if k in expected} == expected
-        assert all(v == "" for k, v in cells.items() if k not in expected)
+        assert all(v is null for k, v in cells.items() if k not in expected)
 
 
 # Batches (add_all) ------------------------------------------------------------------------------
@@ -390,4 +411,119 @@ def test_a_row_that_is_not_an_object_fails_the_batch_with_its_row_number(tmp_pat
     with pytest.raises(RowError, match=r"^row 1031 is a JSON"):
         spool.add_all(rows)
     assert spool.rows == 1030
+    spool.discard()
+
+
+# Columns a positional loader can trust (issue 24) -----------------------------------------------
+
+
+def test_undeclared_columns_are_in_the_same_order_whichever_day_they_come(tmp_path):
+    monday = write(
+        [{"id": 1, "cnpj": 2, "colour": "red", "size": "L"}], tmp_path, declared_columns("establishment")
+    )
+    tuesday = write(
+        [{"size": "M", "id": 3, "colour": "blue", "cnpj": 4}], tmp_path, declared_columns("establishment")
+    )
+    assert read(monday)[0] == read(tuesday)[0] == ["id", "cnpj", "colour", "size"]
+    assert read(tuesday)[1] == ["3", "4", "blue", "M"]
+
+
+def test_an_undeclared_dataset_has_the_same_columns_whichever_key_comes_first(tmp_path):
+    assert read(write([{"id": 1, "amount": 2}], tmp_path)) == [["amount", "id"], ["2", "1"]]
+    assert read(write([{"amount": 2, "id": 1}], tmp_path)) == [["amount", "id"], ["2", "1"]]
+
+
+def test_rows_written_before_a_column_was_found_are_null_there_and_in_its_place(tmp_path):
+    data = write([{"b": ""}, {"c": 1, "a": "x"}], tmp_path)
+    assert read_nulls(data) == [["a", "b", "c"], [None, "", None], ["x", None, "1"]]
+
+
+def test_more_undeclared_columns_than_the_cap_fail_the_dataset_and_say_so(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), declared_columns("establishment"))
+    spool.add({f"k{i}": i for i in range(MAX_UNDECLARED_COLUMNS)})
+    with pytest.raises(
+        RowError, match=rf"row 2: more than {MAX_UNDECLARED_COLUMNS} columns the dataset does not declare"
+    ):
+        spool.add({"one_more": 1})
+    spool.discard()
+
+
+def test_id_keyed_objects_do_not_become_thousands_of_columns(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"))
+    with pytest.raises(RowError, match="columns the dataset does not declare"):
+        spool.add({"by_id": {str(n): {"v": n} for n in range(100_000)}})
+    assert len(spool.columns) == MAX_UNDECLARED_COLUMNS
+    spool.discard()
+
+
+@pytest.mark.parametrize(
+    ("rows", "names"),
+    [
+        ([{"id": 1, "ID": 2}], ('"id"', '"ID"')),
+        ([{"Colour": 1}, {"colour": 2}], ('"Colour"', '"colour"')),
+        ([{"category": {"ID": 3}}], ('"category_id"', '"category_ID"')),
+    ],
+    ids=["declared-and-upper", "across-rows", "nested"],
+)
+def test_columns_that_differ_only_in_case_fail_the_dataset(tmp_path, rows, names):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), SALE)
+    *first, last = rows
+    for row in first:
+        spool.add(row)
+    with pytest.raises(RowError, match="differ only in case") as caught:
+        spool.add(last)
+    assert all(name in str(caught.value) for name in names), str(caught.value)
+    spool.discard()
+
+
+def test_a_declared_column_that_no_row_carries_is_reported_absent(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), SALE)
+    spool.add_all([{"id": 1, "category": None, "value": 2}, {"id": 2, "category": {"id": 3}, "cnpj": None}])
+    assert spool.absent == ["idCategory", "saleDate", "amount"]
+    spool.discard()
+
+
+def test_plain_rows_carry_every_declared_column_and_no_rows_report_none_absent(tmp_path):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), CATEGORY)
+    assert spool.absent == []
+    spool.add_all([{"id": 1, "name": "a", "isActive": None}])
+    assert spool.absent == []
+    spool.discard()
+
+
+def test_a_null_and_an_empty_string_stay_apart(tmp_path):
+    data = write([{"id": 1, "name": "", "isActive": None}, {"id": None, "name": None}], tmp_path, CATEGORY)
+    assert read_nulls(data) == [["id", "name", "isActive"], ["1", "", None], [None, None, None]]
+    batched = write([{"id": 1, "name": "", "isActive": None}], tmp_path, CATEGORY, batched=True)
+    assert batched == b'"id","name","isActive"\r\n"1","",\r\n'
+
+
+@pytest.mark.parametrize("extra", [False, True], ids=["whole-file", "rewritten"])
+def test_nul_is_written_as_the_replacement_character_and_counted(tmp_path, extra):
+    spool = CsvSpool(str(tmp_path / "rows.spool"), CATEGORY)
+    spool.add_all([{"id": 1, "name": "a\x00b\x00", "isActive": None}, *([{"new": "\x00"}] if extra else [])])
+    assert spool.whole_file() is None
+    assert spool.nul_replaced == 2 + extra
+    with spool.stream() as stream:
+        data = stream.read()
+    assert b"\x00" not in data
+    assert read(data)[1][1] == "a\ufffdb\ufffd"
+    spool.discard()
+
+
+def test_batches_end_by_the_bytes_read_as_well_as_by_rows(tmp_path, monkeypatch):
+    read_so_far = [0]
+    sizes = []
+
+    def rows():
+        for n in range(10):
+            read_so_far[0] += BATCH_BYTES // 3 + 1  # Wide rows: over a third of a batch's bytes each.
+            yield {"id": n, "name": "x", "isActive": None}
+
+    spool = CsvSpool(str(tmp_path / "rows.spool"), CATEGORY)
+    original = spool._add_plain
+    monkeypatch.setattr(spool, "_add_plain", lambda batch: sizes.append(len(batch)) or original(batch))
+    spool.add_all(rows(), position=lambda: read_so_far[0])
+    assert sizes == [3, 3, 3, 1]
+    assert spool.rows == 10
     spool.discard()

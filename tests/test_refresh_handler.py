@@ -13,6 +13,7 @@ from refresh_partner_data.config import ConfigError
 from refresh_partner_data.csv_spool import cell_text
 from refresh_partner_data.datasets import column_name, declared_columns
 from refresh_partner_data.events import InvalidEvent
+from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS
 from refresh_partner_data.partner_client import RetryPolicy
 from stand_ins.partner_api_simulator import Faults, PartnerApiSimulator
 from stand_ins.synthetic_partner_data import Volume, parse_row, row_count, rows_json
@@ -148,18 +149,24 @@ def test_a_key_first_seen_late_gets_its_column_after_the_declared_ones(refresh_e
     simulator.state.payloads["establishment"] = b'[{"id": 1}, {"id": 2, "discount": 5.5}, {"discount": 1}]'
     summary = invoke({"date": "2026-11-20", "datasets": ["establishment"]})
     assert object_text(refresh_env, "establishment/2026-11-20.csv") == (
-        "id,cnpj,discount\r\n1,,\r\n2,,5.5\r\n,,1\r\n"
+        '"id","cnpj","discount"\r\n"1",,\r\n"2",,"5.5"\r\n,,"1"\r\n'
     )
     assert summary["exports"][0]["extra_columns"] == ["discount"]
-    (warning,) = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
-    assert warning["message"] == "columns the dataset does not declare were appended"
-    assert (warning["dataset"], warning["columns"]) == ("establishment", ["discount"])
+    assert summary["exports"][0]["absent_columns"] == ["cnpj"]
+    added, absent = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
+    assert added["message"] == (
+        "columns the dataset does not declare were added after the declared ones, sorted"
+    )
+    assert (added["dataset"], added["count"], added["columns"]) == ("establishment", 1, ["discount"])
+    assert absent["message"] == "declared columns that no row carried are written empty"
+    assert absent["columns"] == ["cnpj"]
 
 
-def test_an_empty_day_writes_an_empty_file(refresh_env, simulator):
+def test_an_empty_day_writes_the_header_alone(refresh_env, simulator):
     simulator.state.payloads["sale"] = b"[]"
     summary = invoke({"date": "2026-11-20", "datasets": ["sale"]})
-    assert object_text(refresh_env, "sale/2026-11-20.csv") == ""
+    header = ",".join(f'"{column_name(path)}"' for path in declared_columns("sale"))
+    assert object_text(refresh_env, "sale/2026-11-20.csv") == header + "\r\n"
     assert summary["exports"][0]["rows"] == 0
 
 
@@ -176,7 +183,7 @@ def test_a_rerun_overwrites_the_day(refresh_env, simulator):
     invoke({"date": "2026-11-20", "datasets": ["category"]})
     simulator.state.payloads["category"] = b'[{"id": 2}]'
     invoke({"date": "2026-11-20", "datasets": ["category"]})
-    assert object_text(refresh_env, "category/2026-11-20.csv") == "id,name,isActive\r\n2,,\r\n"
+    assert object_text(refresh_env, "category/2026-11-20.csv") == '"id","name","isActive"\r\n"2",,\r\n'
 
 
 @pytest.mark.parametrize(
@@ -356,18 +363,18 @@ def test_a_large_file_goes_up_in_parts_and_arrives_whole(refresh_env, simulator,
     assert summary["exports"][0]["rows"] == 300_000
     text = object_text(refresh_env, "establishment/2026-11-27.csv")
     lines = text.splitlines()
-    assert lines[0] == "id,cnpj"
+    assert lines[0] == '"id","cnpj"'
     assert len(lines) == 300_001
-    assert (
-        lines[-1] == f"300000,{json.loads(list(rows_json('establishment', YESTERDAY, volume))[-1])['cnpj']}"
-    )
+    last_cnpj = json.loads(list(rows_json("establishment", YESTERDAY, volume))[-1])["cnpj"]
+    assert lines[-1] == f'"300000","{last_cnpj}"'
 
 
-def test_exports_are_not_started_without_enough_time(refresh_env, simulator):
+def test_exports_are_not_started_without_enough_time_to_fetch(refresh_env, simulator):
+    fetch_seconds = runner.MIN_FETCH_SECONDS - 1
     context = lambda_context(
-        "refresh", timeout_seconds=runner.MIN_SECONDS_PER_EXPORT + handler.SUMMARY_SECONDS - 1
+        "refresh", timeout_seconds=fetch_seconds + UPLOAD_RESERVE_SECONDS + handler.SUMMARY_SECONDS
     )
-    with pytest.raises(handler.RefreshFailed, match="not started: the invocation was running out of time"):
+    with pytest.raises(handler.RefreshFailed, match="3 of 3 exports were not started for lack of time"):
         invoke(SCHEDULED, context)
     assert simulator.requests == []
 
@@ -375,6 +382,6 @@ def test_exports_are_not_started_without_enough_time(refresh_env, simulator):
 def test_retries_stop_when_the_invocation_would_run_out_of_time(refresh_env, simulator, monkeypatch):
     monkeypatch.setattr(handler, "RETRY_POLICY", RetryPolicy(attempts=5, max_retry_after=600))
     simulator.faults["sale"] = Faults(fail_first=1, fail_status=503, retry_after="600")
-    context = lambda_context("refresh", timeout_seconds=120)
+    context = lambda_context("refresh", timeout_seconds=130)
     with pytest.raises(handler.RefreshFailed, match="no time left to retry after 1 attempts"):
         invoke({"datasets": ["sale"]}, context)

@@ -305,6 +305,7 @@ OPERATION_ACTIONS = {
     ("s3", "DeleteObject"): {"s3:DeleteObject", "s3:DeleteObjectVersion"},
     ("s3", "AbortMultipartUpload"): {"s3:AbortMultipartUpload"},
     ("s3", "PutObject"): {"s3:PutObject"},
+    ("s3", "HeadObject"): {"s3:GetObject"},
     ("s3", "CreateMultipartUpload"): {"s3:PutObject"},
     ("s3", "UploadPart"): {"s3:PutObject"},
     ("s3", "CompleteMultipartUpload"): {"s3:PutObject"},

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import provider_calls
+from refresh_partner_data import config as refresh_config
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.local_account import ACCOUNT
 from stand_ins.local_terraform import LocalTerraform
@@ -37,6 +38,8 @@ PASSWORD = "terraform-apply-test-purge-password"
 TOKEN = "terraform-apply-test-partner-token"
 PREFIX = "partner-data"
 PARTNER_URL = "https://partner.example.com/api/InteliFunctionGetData"
+#: examples/complete's refresh_memory_mb.
+COMPLETE_REFRESH_MEMORY_MB = 1024
 #: What examples/complete tags every resource with, and what the module adds.
 TAGS = {
     "Team": "data-platform",
@@ -224,6 +227,9 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
                 "DATA_BUCKET": bucket,
                 "DATASETS": "category,establishment,sale",
                 "TIMEZONE": "America/Sao_Paulo",
+                # The function's own defaults at the example's memory and /tmp (512 MB each).
+                "MAX_FIELD_BYTES": str(refresh_config.max_field_bytes_for(512)),
+                "MAX_BODY_BYTES": str(refresh_config.max_body_bytes_for(512)),
             },
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
@@ -366,6 +372,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
                 "DATA_BUCKET": bucket,
                 "DATASETS": "category,establishment,sale",
                 "TIMEZONE": "America/Sao_Paulo",
+                "MAX_FIELD_BYTES": str(refresh_config.max_field_bytes_for(COMPLETE_REFRESH_MEMORY_MB)),
+                "MAX_BODY_BYTES": str(refresh_config.max_body_bytes_for(2048)),
             },
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",

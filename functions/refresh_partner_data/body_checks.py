@@ -8,7 +8,16 @@ They refuse what would take the process down or be changed without a word:
 * a lone UTF-16 surrogate escape (``"\\ud800"``), which the C backend turns into ``?`` (UTF-8
   cannot carry it). A valid pair (``"\\ud83d\\ude00"``, an emoji) passes, even split between reads.
 
-Both are found with C-speed byte operations; a body that holds no surrogate escape at all (most
+* a string (or any text between two quotes: a list of numbers, whitespace) longer than
+  ``max_field_bytes``: ijson builds each string whole, and the process peaks at about 7 times its size
+  (a 50 MB string took 375 MB; 100 KB of gzip inflating to a 100 MB string took 725 MB);
+* a body longer than ``max_body_bytes`` once decompressed.
+
+A quote preceded by a backslash is taken as escaped (an escaped backslash before a closing quote
+makes the run look longer, never shorter). Runs are only measured across reads: one read (64 KiB)
+is far below the field limit, so no run inside one can pass it.
+
+All are found with C-speed byte operations; a body that holds no surrogate escape at all (most
 days) is never searched with a regular expression.
 """
 
@@ -19,6 +28,7 @@ import re
 from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
 
 _DIGITS = b"0123456789"
+_BACKSLASH = ord("\\")
 # A regex for the run costs a second per 36 MB (it retries at every digit); mapping every digit to
 # one and finding the run with bytes.find costs 0.1 s.
 _DIGITS_AS_ZEROS = bytes.maketrans(_DIGITS, b"0" * len(_DIGITS))
@@ -39,17 +49,30 @@ class RefusedBytes(Exception):
     """The body holds something the parser must not see; the message says what, and where."""
 
 
+#: The smallest field limit allowed: well above one read, so that only runs across reads count.
+MIN_FIELD_BYTES = 1024 * 1024
+
+
 class BodyChecks:
     """One response's checks: ``check`` each read's bytes in order, then ``b""`` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_field_bytes: int = 2**62, max_body_bytes: int = 2**62) -> None:
+        if max_field_bytes < MIN_FIELD_BYTES:
+            raise ValueError(f"max_field_bytes must be at least {MIN_FIELD_BYTES:,}")
+        self._max_field = max_field_bytes
+        self._max_body = max_body_bytes
         self._digit_run = 0
+        self._string_run = 0
+        self._backslash_before = False
         self._tail = b""
 
     def check(self, chunk: bytes, position: int) -> None:
         """Raises RefusedBytes if ``chunk``, read at byte ``position`` of the body, completes
         something refused."""
+        if position + len(chunk) > self._max_body:
+            raise RefusedBytes(f"the response is longer than {self._max_body:,} bytes (MAX_BODY_BYTES)")
         self._check_digits(chunk, position)
+        self._check_field(chunk, position)
         self._check_surrogates(chunk, position)
 
     def _check_digits(self, chunk: bytes, position: int) -> None:
@@ -64,6 +87,22 @@ class BodyChecks:
         before_trailing = chunk.rstrip(_DIGITS)
         trailing = len(chunk) - len(before_trailing)
         self._digit_run = trailing if before_trailing else self._digit_run + trailing
+
+    def _check_field(self, chunk: bytes, position: int) -> None:
+        first = _unescaped_quote(chunk, self._backslash_before, forward=True)
+        if first < 0:
+            self._string_run += len(chunk)
+        else:
+            self._string_run += first
+        if self._string_run > self._max_field:
+            raise RefusedBytes(
+                f"the response holds a value of more than {self._max_field:,} bytes"
+                f" (MAX_FIELD_BYTES; near byte {position:,})"
+            )
+        if first >= 0:
+            self._string_run = len(chunk) - _unescaped_quote(chunk, False, forward=False) - 1
+        if chunk:
+            self._backslash_before = chunk.endswith(b"\\")
 
     def _check_surrogates(self, chunk: bytes, position: int) -> None:
         tail = self._tail
@@ -81,3 +120,17 @@ class BodyChecks:
                 "the response holds a lone UTF-16 surrogate escape, which UTF-8 cannot carry"
                 f" (near byte {position - len(tail) + match.start():,})"
             )
+
+
+def _unescaped_quote(chunk: bytes, backslash_before: bool, *, forward: bool) -> int:
+    """The first (``forward``) or last quote in ``chunk`` not preceded by a backslash, or -1."""
+    find = chunk.find if forward else chunk.rfind
+    start, end = 0, len(chunk)
+    while (index := find(b'"', start, end)) >= 0:
+        if not (chunk[index - 1] == _BACKSLASH if index else backslash_before):
+            return index
+        if forward:
+            start = index + 1
+        else:
+            end = index
+    return -1

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lambda_shared.s3_names import is_valid_bucket_name
+from refresh_partner_data.body_checks import MIN_FIELD_BYTES
+from refresh_partner_data.partner_client import BodyLimits
 
 PARTNER_API_URL = "PARTNER_API_URL"
 PARTNER_API_TOKEN_PARAMETER = "PARTNER_API_TOKEN_PARAMETER"  # noqa: S105 - a variable name
@@ -20,6 +22,10 @@ PARTNER_API_TOKEN_IN = "PARTNER_API_TOKEN_IN"  # noqa: S105 - a variable name
 DATA_BUCKET = "DATA_BUCKET"
 DATASETS = "DATASETS"
 TIMEZONE = "TIMEZONE"
+MAX_FIELD_BYTES = "MAX_FIELD_BYTES"
+MAX_BODY_BYTES = "MAX_BODY_BYTES"
+#: Set by Lambda itself: the function's memory, in MB.
+LAMBDA_MEMORY_MB = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 
 #: Every environment variable this function reads: Terraform must set exactly these.
 ENVIRONMENT_VARIABLES = (
@@ -29,6 +35,8 @@ ENVIRONMENT_VARIABLES = (
     DATA_BUCKET,
     DATASETS,
     TIMEZONE,
+    MAX_FIELD_BYTES,
+    MAX_BODY_BYTES,
 )
 #: Where the token goes: the x-functions-key header (Azure Functions' own), or the code parameter.
 TOKEN_PLACES = ("header", "query")
@@ -38,6 +46,24 @@ DEFAULT_TIMEZONE = "America/Sao_Paulo"
 #: Query parameters this function sets itself; the configured URL must not carry them.
 RESERVED_QUERY_PARAMETERS = frozenset({"table", "saleDate", "code"})
 _DATASET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+MiB = 1024 * 1024
+#: The longest value is at most this share of memory: ijson builds a string whole and the process
+#: peaks at about 7 times its size, in each of the three exports running at once (7 x 3 = 21 of
+#: 48 parts), beside the uploads' parts. Terraform computes the same (terraform/main.tf).
+MEMORY_PER_FIELD_BYTE = 48
+#: A body is at most this share of /tmp: its CSV is about half its size (the keys are gone), and three
+#: exports spool at once.
+STORAGE_PER_BODY_BYTE = 2
+DEFAULT_MEMORY_MB = 512
+DEFAULT_EPHEMERAL_STORAGE_MB = 512
+
+
+def max_field_bytes_for(memory_mb: int) -> int:
+    return memory_mb * MiB // MEMORY_PER_FIELD_BYTE
+
+
+def max_body_bytes_for(ephemeral_storage_mb: int) -> int:
+    return ephemeral_storage_mb * MiB // STORAGE_PER_BODY_BYTE
 
 
 class ConfigError(Exception):
@@ -52,6 +78,7 @@ class Settings:
     bucket: str
     datasets: tuple[str, ...]
     timezone: ZoneInfo
+    limits: BodyLimits
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -62,7 +89,30 @@ class Settings:
             bucket=_bucket(environ.get(DATA_BUCKET, "").strip()),
             datasets=_datasets(environ.get(DATASETS, "").strip()),
             timezone=_timezone(environ.get(TIMEZONE, "").strip() or DEFAULT_TIMEZONE),
+            limits=_limits(environ),
         )
+
+
+def _limits(environ: Mapping[str, str]) -> BodyLimits:
+    memory = environ.get(LAMBDA_MEMORY_MB, "").strip()
+    memory_mb = int(memory) if memory.isascii() and memory.isdigit() else DEFAULT_MEMORY_MB
+    return BodyLimits(
+        max_field_bytes=_byte_count(
+            environ, MAX_FIELD_BYTES, max_field_bytes_for(memory_mb), minimum=MIN_FIELD_BYTES
+        ),
+        max_body_bytes=_byte_count(
+            environ, MAX_BODY_BYTES, max_body_bytes_for(DEFAULT_EPHEMERAL_STORAGE_MB), minimum=MIN_FIELD_BYTES
+        ),
+    )
+
+
+def _byte_count(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) < minimum:
+        raise ConfigError(f"{name} must be a whole number of bytes, at least {minimum:,}, not {value!r}")
+    return int(value)
 
 
 def _api_url(url: str) -> str:

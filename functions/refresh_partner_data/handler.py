@@ -45,10 +45,21 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     settings = Settings.from_environ()
     plan = plan_from_event(event, now=now(), timezone=settings.timezone, configured=settings.datasets)
-    api = PartnerApi(settings.api_url, _token(settings), token_in=settings.token_in, timeout=HTTP_TIMEOUT)
+    api = PartnerApi(
+        settings.api_url,
+        _token(settings),
+        token_in=settings.token_in,
+        timeout=HTTP_TIMEOUT,
+        limits=settings.limits,
+    )
     deadline = started + remaining_seconds(context, DEFAULT_TIMEOUT_SECONDS) - SUMMARY_SECONDS
     exporter = Exporter(
-        api, aws.client("s3", **S3_CLIENT), settings.bucket, deadline=deadline, policy=RETRY_POLICY
+        api,
+        aws.client("s3", **S3_CLIENT),
+        settings.bucket,
+        deadline=deadline,
+        policy=RETRY_POLICY,
+        request_id=getattr(context, "aws_request_id", None),
     )
     return run_plan(plan, exporter, settings.bucket, started)
 

@@ -120,6 +120,8 @@ run "defaults" {
       DATA_BUCKET                 = "partner-data-123456789012-sa-east-1"
       DATASETS                    = "category,establishment,sale"
       TIMEZONE                    = "America/Sao_Paulo"
+      MAX_FIELD_BYTES             = "11184810"
+      MAX_BODY_BYTES              = "268435456"
     }
     error_message = "The refresh function's environment is its configuration contract (refresh_partner_data/config.py)."
   }
