@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-dev-3.13
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check asl-validator lock-dev lock-checkov lock-mutation clean
+.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check asl-validator pgserver lock-dev lock-checkov lock-mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +36,18 @@ format: venv ## Format the Python code
 	$(BIN)/ruff check --fix .
 
 PYTEST_WORKERS ?= 2
-test: lint terraform-check asl-validator ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
+test: lint terraform-check asl-validator pgserver ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
+
+PGSERVER_VENV := .venv-pgserver
+PGSERVER_STAMP := $(PGSERVER_VENV)/.installed
+
+$(PGSERVER_STAMP): requirements/pgserver.txt
+	@test -x $(PGSERVER_VENV)/bin/python || $(PYTHON) -m venv $(PGSERVER_VENV)
+	$(PGSERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/pgserver.txt
+	@touch $@
+
+pgserver: $(PGSERVER_STAMP) ## Install pgserver (PostgreSQL 16 in a wheel, pinned) in .venv-pgserver, for the CSV loader tests
 
 ASL_DIR := requirements/asl-validator
 ASL_VALIDATOR := $(ASL_DIR)/node_modules/.bin/asl-validator

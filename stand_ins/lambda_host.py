@@ -27,7 +27,10 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # This file is also the child's script, run with -I -S: stand_ins is not there.
+    from stand_ins.memory_limit import MemoryLimit
 
 HERE = Path(__file__).resolve().parent
 #: What the Lambda Python runtime has besides the standard library.
@@ -77,6 +80,14 @@ def link_packages(dest: Path, names: Sequence[str]) -> Path:
     return dest
 
 
+class HandlerProcessExited(RuntimeError):
+    """The handler's process ended without answering (``status`` -9: killed, as for memory)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"the handler process exited (status {status})")
+        self.status = status
+
+
 class LambdaProcess:
     """A handler in a child process, invoked synchronously with ``invoke``."""
 
@@ -91,8 +102,10 @@ class LambdaProcess:
         timeout_seconds: float = 900.0,
         stderr: TextIO | int | None = None,
         python: str = sys.executable,
+        memory_limit: MemoryLimit | None = None,
     ) -> None:
         self.function_name = function_name
+        self.memory_limit = memory_limit
         path = [*map(str, code_dirs), str(runtime_dir)]
         self._args = [
             python,
@@ -137,6 +150,7 @@ class LambdaProcess:
             env=self._env,
             text=True,
             encoding="utf-8",
+            preexec_fn=self.memory_limit.apply_in_child if self.memory_limit else None,  # noqa: PLW1509 - no threads here use it
         )
         return self
 
@@ -151,7 +165,7 @@ class LambdaProcess:
             raise RuntimeError(f"the handler process exited (status {process.wait()})") from None
         line = process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the handler process exited (status {process.wait()})")
+            raise HandlerProcessExited(process.wait())
         return json.loads(line)
 
     def stop(self) -> None:

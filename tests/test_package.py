@@ -326,7 +326,7 @@ def test_the_refresh_zip_answers_a_refresh_from_an_empty_folder(
     assert reply["ok"], reply
     assert reply["result"]["written"] == 1
     body = s3.get_object(Bucket=bucket, Key="category/2026-11-01.csv")["Body"].read().decode()
-    assert body.startswith("id,name,isActive\r\n1,Açucar,true\r\n")
+    assert body.startswith('"id","name","isActive"\r\n"1","Açucar","true"\r\n')
 
 
 def test_a_missing_vendored_module_is_not_hidden(built, tmp_path, lambda_runtime_dir):

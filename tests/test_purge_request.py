@@ -60,8 +60,10 @@ def test_password_is_not_in_the_repr():
         (proxy_event(body=b"[1, 2]"), "JSON object"),
         (proxy_event(body=b'{"bucket_name": NaN, "password": "x"}'), "NaN"),
         (proxy_event(body=b"[" * MAX_BODY_BYTES + b"]" * MAX_BODY_BYTES), "larger than"),
-        (proxy_event(body=b"[" * 6000 + b"]" * 6000), "not valid JSON"),
-        (proxy_event(body=b"[" * 2000 + b"]" * 2000), "not valid JSON"),
+        # Deep nesting: Python 3.13's parser (Lambda's) reads it, and it is no object; 3.11's ran
+        # out of recursion ("not valid JSON"). A 400 either way, never a crash.
+        (proxy_event(body=b"[" * 6000 + b"]" * 6000), "JSON object"),
+        (proxy_event(body=b"[" * 2000 + b"]" * 2000), "JSON object"),
         (body_event({"bucket_name": "partner-data"}), "Missing field(s): password"),
         (body_event({"password": "x"}), "Missing field(s): bucket_name"),
         (body_event({"bucket_name": 5, "password": "x"}), "bucket_name must be a string"),

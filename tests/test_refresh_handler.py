@@ -2,22 +2,37 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 import urllib3
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws
-from refresh_partner_data import handler, runner, s3_upload
+from refresh_partner_data import events, handler, runner, s3_upload
+from refresh_partner_data import exporter as exporter_module
 from refresh_partner_data.config import ConfigError
 from refresh_partner_data.csv_spool import cell_text
 from refresh_partner_data.datasets import column_name, declared_columns
 from refresh_partner_data.events import InvalidEvent
 from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS
-from refresh_partner_data.partner_client import RetryPolicy
+from refresh_partner_data.partner_client import PartnerApi, RetryPolicy
 from stand_ins.partner_api_simulator import Faults, PartnerApiSimulator
 from stand_ins.synthetic_partner_data import Volume, parse_row, row_count, rows_json
 from support import lambda_context
+
+
+class FixedContext:
+    """A context whose remaining time is fixed: the test's own clock moves, not the real one."""
+
+    aws_request_id = "fixed-context-request"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
 
 BUCKET = "partner-data-refresh"
 TOKEN = "partner-token-Zx81-secret"
@@ -385,3 +400,126 @@ def test_retries_stop_when_the_invocation_would_run_out_of_time(refresh_env, sim
     context = lambda_context("refresh", timeout_seconds=130)
     with pytest.raises(handler.RefreshFailed, match="no time left to retry after 1 attempts"):
         invoke({"datasets": ["sale"]}, context)
+
+
+# Backfills that finish, bounded messages, only 200 (issue 24) -----------------------------------
+
+
+def test_a_retry_of_the_same_invocation_skips_what_it_already_wrote(refresh_env, simulator):
+    context = lambda_context("refresh")
+    event = {"start_date": "2026-11-01", "end_date": "2026-11-03", "datasets": ["sale"]}
+    first = invoke(event, context)
+    asked = len(simulator.requests)
+    assert asked == 3
+    retried = invoke(event, context)  # Lambda's asynchronous retry: the same request id.
+    assert len(simulator.requests) == asked, "nothing fetched again"
+    assert retried["already_written"] == 3
+    assert [export["rows"] for export in retried["exports"]] == [
+        export["rows"] for export in first["exports"]
+    ]
+    head = refresh_env.head_object(Bucket=BUCKET, Key="sale/2026-11-01.csv")
+    assert head["Metadata"]["refresh-request-id"] == context.aws_request_id
+    versions = refresh_env.list_object_versions(Bucket=BUCKET, Prefix="sale/").get("Versions", [])
+    assert len(versions) == 3, "no second version of any day"
+
+
+def test_another_invocation_writes_the_day_again(refresh_env, simulator):
+    invoke({"date": "2026-11-01", "datasets": ["sale"]}, lambda_context("refresh"))
+    again = invoke({"date": "2026-11-01", "datasets": ["sale"]}, lambda_context("refresh"))
+    assert again["already_written"] == 0
+    assert len(simulator.requests) == 2
+
+
+def test_an_export_is_skipped_only_on_its_own_request_id(refresh_env, simulator, monkeypatch):
+    """A HeadObject that S3 refuses (403 without s3:ListBucket for a missing key) means: export."""
+    context = lambda_context("refresh")
+    s3 = refresh_env
+    s3.put_object(
+        Bucket=BUCKET, Key="sale/2026-11-01.csv", Body=b"old", Metadata={"refresh-request-id": "other"}
+    )
+    summary = invoke({"date": "2026-11-01", "datasets": ["sale"]}, context)
+    assert summary["already_written"] == 0
+    assert object_text(s3, "sale/2026-11-01.csv") != "old"
+
+
+def test_the_summary_of_a_backfill_cut_short_gives_the_event_for_the_rest(
+    refresh_env, simulator, monkeypatch
+):
+    clock = [0.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(handler.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(handler, "Exporter", partial(exporter_module.Exporter, clock=lambda: clock[0]))
+    monkeypatch.setattr(handler, "PartnerApi", partial(PartnerApi, clock=lambda: clock[0]))
+    monkeypatch.setattr(runner, "PARALLEL_EXPORTS", 1)
+    original = exporter_module.Exporter.export
+
+    def forty_seconds_each(self, dataset, day):
+        result = original(self, dataset, day)
+        clock[0] += 40
+        return result
+
+    monkeypatch.setattr(exporter_module.Exporter, "export", forty_seconds_each)
+    # Fetching may go on for 130 s: three exports of 40 s start; the fourth would have 10 s.
+    context = FixedContext(130 + UPLOAD_RESERVE_SECONDS + handler.SUMMARY_SECONDS)
+    with pytest.raises(handler.RefreshFailed) as caught:
+        invoke(
+            {"start_date": "2026-11-01", "end_date": "2026-11-10", "datasets": ["sale", "category"]}, context
+        )
+    message = str(caught.value)
+    assert "17 of 20 exports were not started for lack of time (days 2026-11-02 to 2026-11-10)" in message
+    assert message.endswith('invoke with {"start_date": "2026-11-02", "end_date": "2026-11-10"}')
+    assert len(simulator.requests) == 3, "every request made was for a file written"
+    assert keys_in(refresh_env) == ["category/2026-11-01.csv", "sale/2026-11-01.csv", "sale/2026-11-02.csv"]
+
+
+def test_the_rest_names_only_the_datasets_not_reached():
+    plan = events.RefreshPlan(days=(date(2026, 11, 1), date(2026, 11, 2)), datasets=("sale", "category"))
+    not_started = [exporter_module.ExportResult("category", date(2026, 11, 2), "k", not_started=True)]
+    assert runner._rest_of(plan, not_started) == {
+        "start_date": "2026-11-02",
+        "end_date": "2026-11-02",
+        "datasets": ["category"],
+    }
+
+
+def test_partner_key_names_are_cut_in_the_error_the_logs_and_the_summary(refresh_env, simulator, capsys):
+    huge = "K" * 200_000
+    simulator.state.payloads["establishment"] = json.dumps([{"id": 1, huge: 1}]).encode()
+    simulator.state.payloads["category"] = json.dumps([{"id": 1, huge.lower(): 1, huge: 2}]).encode()
+    with pytest.raises(handler.RefreshFailed) as caught:
+        invoke({"date": "2026-11-20", "datasets": ["establishment", "category"]})
+    assert len(str(caught.value)) < 1_000
+    assert "differ only in case" in str(caught.value)
+    assert "(199,936 more characters)" in str(caught.value)
+    output = capsys.readouterr()
+    lines = (output.out + output.err).splitlines()
+    assert lines
+    assert max(map(len, lines)) < 2_000
+    written = [json.loads(line) for line in lines if '"export written"' in line]
+    assert written[0]["extra_columns"] == ["K" * 64 + "…"]
+
+
+def test_control_characters_of_the_partner_never_reach_a_message_raw(refresh_env, simulator):
+    simulator.state.payloads["category"] = json.dumps(
+        [{"id": 1, "a\x1b[31m\nb": 1, "A\x1b[31m\nB": 2}]
+    ).encode()
+    with pytest.raises(handler.RefreshFailed) as caught:
+        invoke({"date": "2026-11-20", "datasets": ["category"]})
+    assert "\x1b" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "\\u001b[31m\\n" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [201, 203, 204, 206])
+def test_only_200_is_a_days_data(refresh_env, simulator, status):
+    simulator.faults["category"] = Faults(always_status=status)
+    with pytest.raises(handler.RefreshFailed, match=f"HTTP {status} from the partner API: only 200"):
+        invoke({"date": "2026-11-20", "datasets": ["category"]})
+    assert len(simulator.requests) == 1, "not retried"
+    assert keys_in(refresh_env) == []
+
+
+def test_a_byte_order_mark_is_dropped(refresh_env, simulator):
+    simulator.state.payloads["category"] = b'\xef\xbb\xbf [{"id": 1, "name": "x", "isActive": true}]'
+    summary = invoke({"date": "2026-11-20", "datasets": ["category"]})
+    assert summary["exports"][0]["rows"] == 1

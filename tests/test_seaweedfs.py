@@ -142,5 +142,5 @@ def test_the_refresh_writes_a_multipart_csv_whole(
     lines = body.decode().split("\r\n")
     assert lines[-1] == ""
     assert len(lines) - 2 == row_count("establishment", None, volume) == 450_000
-    assert lines[0].startswith("id,")
+    assert lines[0].startswith('"id",')
     assert bucket_contents(s3, bucket) == {"versions": 2, "delete_markers": 0, "multipart_uploads": 0}

@@ -152,6 +152,7 @@ class PartnerApi:
                     watchdog.raise_if_expired(0)
                     message = f"request failed ({type(error).__name__})"
                     raise PartnerApiError(message, retryable=True) from None
+                watchdog.raise_if_expired(0)  # Headers cut short by the watchdog look complete.
                 watchdog.phase = "reading the body"
                 try:
                     _check_status(response)
@@ -191,7 +192,9 @@ class _Watchdog:
     def __init__(self, seconds: float) -> None:
         self.phase = "connecting"
         self.expired = False
-        self._connection: HTTPConnection | None = None
+        #: The request's socket: kept here, as http.client drops its own reference to it once a
+        #: response says ``Connection: close``, while the body is still to be read from it.
+        self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._done = False
         self._timer = threading.Timer(seconds, self._expire) if seconds < _FOREVER else None
@@ -213,10 +216,12 @@ class _Watchdog:
         return getattr(cls._current, "watchdog", None)
 
     def watch(self, connection: HTTPConnection) -> None:
-        self._connection = connection
+        """The request starts on ``connection`` (its socket is there if it was kept alive)."""
+        self._sock = connection.sock
 
-    def connected(self) -> None:
+    def connected(self, sock: socket.socket) -> None:
         """Called once the connection is up: refused if time ran out meanwhile."""
+        self._sock = sock
         if self.expired:
             raise Urllib3Timeout("the deadline passed while connecting")
         self.phase = "waiting for the status line and headers"
@@ -232,7 +237,7 @@ class _Watchdog:
             if self._done:
                 return
             self.expired = True
-            sock = getattr(self._connection, "sock", None)
+            sock = self._sock
             if sock is not None:
                 with suppress(OSError):  # Already closed: nothing to wake.
                     sock.shutdown(socket.SHUT_RDWR)
@@ -259,7 +264,7 @@ class _WatchedConnection:
         super().connect()  # type: ignore[misc]
         watchdog = _Watchdog.of_this_thread()
         if watchdog is not None:
-            watchdog.connected()
+            watchdog.connected(self.sock)  # type: ignore[attr-defined]
 
 
 class _HTTPConnection(_WatchedConnection, HTTPConnection):
