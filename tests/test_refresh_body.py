@@ -1,11 +1,14 @@
 """The checks the partner client makes on the response's bytes before ijson's C backend sees them,
-read by read: a number too long to convert, a lone UTF-16 surrogate escape, the deadline."""
+read by read: a number too long to convert, a lone UTF-16 surrogate escape, a value too long to
+hold, a body too large, the deadline; the byte order mark; partner text as messages show it."""
 
 import pytest
 
-from refresh_partner_data.body_checks import BodyChecks
+from refresh_partner_data.body_checks import MIN_FIELD_BYTES, BodyChecks, RefusedBytes
 from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
 from refresh_partner_data.partner_client import READ_CHUNK_BYTES, PartnerApiError, _Body
+from refresh_partner_data.partner_text import MAX_SHOWN_CHARS, shown
+from refresh_partner_data.partner_text import cut as cut_text
 
 
 class Reads:
@@ -193,3 +196,149 @@ def test_no_read_starts_after_the_deadline():
     now[0] = 10.0
     with pytest.raises(PartnerApiError, match=r"did not arrive in time \(2 bytes by the deadline\)"):
         body.read()
+
+
+# The longest value and the whole body (issue 24) -------------------------------------------------
+
+FIELD = MIN_FIELD_BYTES  # The smallest limit allowed: a megabyte, sixteen reads.
+
+
+def checked(*chunks: bytes, max_field_bytes: int = FIELD, max_body_bytes: int = 2**40) -> None:
+    checks = BodyChecks(max_field_bytes=max_field_bytes, max_body_bytes=max_body_bytes)
+    position = 0
+    for chunk in chunks:
+        checks.check(chunk, position)
+        position += len(chunk)
+
+
+def split(data: bytes, size: int = READ_CHUNK_BYTES) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+def test_a_value_of_the_limit_passes_and_one_byte_more_is_refused():
+    checked(*split(b'["' + b"a" * FIELD + b'"]'))
+    with pytest.raises(RefusedBytes, match=f"a value of more than {FIELD:,} bytes"):
+        checked(*split(b'["' + b"a" * (FIELD + 1) + b'"]'))
+
+
+def test_the_value_refusal_says_where_the_read_began():
+    with pytest.raises(RefusedBytes, match=f"near byte {16 * READ_CHUNK_BYTES:,}"):
+        checked(*split(b'["' + b"a" * (FIELD + 1) + b'"]'))
+
+
+@pytest.mark.parametrize("escaped", [b'\\"', b'\\\\"'], ids=["quote", "backslash-then-quote"])
+def test_an_escaped_quote_does_not_end_the_value(escaped):
+    half = b"a" * (FIELD // 2)
+    with pytest.raises(RefusedBytes):
+        checked(*split(b'["' + half + escaped + half + b'"]'))
+
+
+def test_an_escape_split_from_its_quote_between_reads_does_not_end_the_value():
+    value = b"a" * (READ_CHUNK_BYTES - 3) + b"\\"  # The read ends with the backslash...
+    rest = b'"' + b"a" * FIELD  # ...and the next begins with the quote it escapes.
+    with pytest.raises(RefusedBytes):
+        checked(b'["' + value, *split(rest), b'"]')
+
+
+def test_a_quote_at_the_start_of_a_read_after_a_plain_byte_ends_the_value():
+    checked(b'["' + b"a" * (READ_CHUNK_BYTES - 2), b'", "' + b"b" * 10, *split(b"c" * (FIELD - 20)), b'"]')
+
+
+def test_each_value_is_measured_from_its_own_opening_quote():
+    # Two values of nearly the limit each, one after the other: neither is too long.
+    near = b"a" * (FIELD - 10)
+    checked(*split(b'["' + near + b'", "' + near + b'"]'))
+
+
+def test_what_follows_the_last_quote_of_a_read_is_counted_with_the_next_reads():
+    first = b'["x", "' + b"a" * (READ_CHUNK_BYTES - 7)  # The last quote opens a long value.
+    with pytest.raises(RefusedBytes):
+        checked(first, *split(b"a" * (FIELD - len(first) + 8)), b'"]')
+    checked(first, *split(b"a" * (FIELD - (READ_CHUNK_BYTES - 7))), b'"]')
+
+
+def test_text_between_values_counts_too():
+    with pytest.raises(RefusedBytes):
+        checked(*split(b'["a",' + b" " * (FIELD + 1) + b'"b"]'))
+
+
+def test_a_limit_below_a_megabyte_is_refused():
+    with pytest.raises(ValueError, match="at least 1,048,576"):
+        BodyChecks(max_field_bytes=MIN_FIELD_BYTES - 1)
+    BodyChecks(max_field_bytes=MIN_FIELD_BYTES)
+
+
+def test_a_body_of_the_limit_passes_and_one_byte_more_is_refused():
+    body = b"[" + b"1," * 99_999 + b"1]"
+    checked(*split(body), max_body_bytes=len(body))
+    with pytest.raises(RefusedBytes, match=f"longer than {len(body) - 1:,} bytes"):
+        checked(*split(body), max_body_bytes=len(body) - 1)
+
+
+def test_the_client_refuses_with_the_limits_it_was_given():
+    body = _Body(Reads([b'["' + b"a" * 10 + b'"]']), float("inf"), lambda: 0.0, BodyChecks(max_body_bytes=5))
+    with pytest.raises(PartnerApiError, match="longer than 5 bytes"):
+        body.read(READ_CHUNK_BYTES)
+
+
+# A byte order mark ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"\xef\xbb\xbf[1]"],
+        [b"\xef", b"\xbb\xbf[1]"],
+        [b"\xef\xbb", b"\xbf", b" [1]"],
+        [b"\xef\xbb\xbf", b"\n[1]"],
+    ],
+    ids=["whole", "split-1", "split-2", "then-whitespace"],
+)
+def test_a_byte_order_mark_before_the_array_is_dropped(chunks):
+    body = _Body(Reads(chunks), float("inf"), lambda: 0.0)
+    assert body.first_byte() == b"["
+    assert body.read(READ_CHUNK_BYTES) == b"[1]"
+
+
+@pytest.mark.parametrize(
+    "chunks", [[b"\xef\xbb\xbf"], [b"\xef", b"\xbb\xbf"], []], ids=["mark-only", "mark-split", "nothing"]
+)
+def test_a_body_of_a_byte_order_mark_alone_is_empty(chunks):
+    assert _Body(Reads(chunks), float("inf"), lambda: 0.0).first_byte() == b""
+
+
+@pytest.mark.parametrize(
+    "chunks", [[b"\xef\xbb[1]"], [b"\xef", b"x[1]"], [b"[\xef\xbb\xbf1]"], [b"\xef\xbb"], [b"\xef"]]
+)
+def test_anything_else_is_left_as_it_is(chunks):
+    body = _Body(Reads(chunks), float("inf"), lambda: 0.0)
+    first = body.first_byte()
+    assert first == b"".join(chunks)[:1]
+
+
+def test_a_second_byte_order_mark_is_not_dropped():
+    body = _Body(Reads([b"\xef\xbb\xbf\xef\xbb\xbf[1]"]), float("inf"), lambda: 0.0)
+    assert body.first_byte() == b"\xef"
+
+
+# Partner text in messages -----------------------------------------------------------------------
+
+
+def test_text_up_to_the_limit_is_shown_whole_and_escaped():
+    assert shown("a" * MAX_SHOWN_CHARS) == '"' + "a" * MAX_SHOWN_CHARS + '"'
+    assert shown('say "hi"\n\x1b[31m é') == '"say \\"hi\\"\\n\\u001b[31m \\u00e9"'
+
+
+def test_longer_text_is_cut_and_says_how_much_more_there_was():
+    assert shown("b" * (MAX_SHOWN_CHARS + 1234)) == '"' + "b" * MAX_SHOWN_CHARS + '"… (1,234 more characters)'
+    assert shown("abcdef", limit=3) == '"abc"… (3 more characters)'
+
+
+def test_escaping_comes_after_the_cut():
+    assert shown("\n" * 1000, limit=2) == '"\\n\\n"… (998 more characters)'
+
+
+def test_cut_keeps_short_text_and_marks_a_cut():
+    assert cut_text("k" * MAX_SHOWN_CHARS) == "k" * MAX_SHOWN_CHARS
+    assert cut_text("k" * (MAX_SHOWN_CHARS + 1)) == "k" * MAX_SHOWN_CHARS + "…"
+    assert cut_text("abcd", limit=2) == "ab…"
