@@ -9,7 +9,8 @@ Three suites, each a set of modules and the fast unit tests that must kill their
 * secret redaction: ``lambda_shared/logs.py`` (what keeps the password and the partner's token out
   of every log line), by ``tests/test_logs.py``;
 * partner bytes: ``refresh_partner_data/body_checks.py`` (what of the partner's response the JSON
-  parser must not see), by ``tests/test_refresh_body.py``.
+  parser must not see: long numbers, lone surrogates, values and bodies past their limits) and
+  ``partner_text.py`` (partner text cut and escaped in messages), by ``tests/test_refresh_body.py``.
 
 cosmic-ray edits the sources in place, so every worker (one per CPU) has its own copy of them.
 Prints the score and each mutant that survived; exits 1 when one survives that
@@ -50,7 +51,7 @@ SUITES = (
     Suite("secret redaction", ("functions/lambda_shared/logs.py",), ("tests/test_logs.py",)),
     Suite(
         "partner bytes",
-        ("functions/refresh_partner_data/body_checks.py",),
+        ("functions/refresh_partner_data/body_checks.py", "functions/refresh_partner_data/partner_text.py"),
         ("tests/test_refresh_body.py",),
     ),
 )

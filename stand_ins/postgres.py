@@ -1,7 +1,7 @@
 """A real PostgreSQL server for a test run, started from ``.venv-pgserver`` (stand_ins/postgres_server.py).
 
-    with LocalPostgres() as postgres:
-        connection = postgres.connect()   # pg8000, over the server's Unix socket
+with LocalPostgres() as postgres:
+    connection = postgres.connect()   # pg8000, over the server's Unix socket
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ from refresh_partner_data.body_checks import BodyChecks, RefusedBytes
 USER_AGENT = "partner-data-pipeline/refresh"
 READ_CHUNK_BYTES = 64 * 1024
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+#: How long past the deadline a connect may go on (see rows()).
+_CONNECT_SLACK_SECONDS = 0.25
 #: A deadline this far off is none (no watchdog thread): a year.
 _FOREVER = 365 * 24 * 3600.0
 TOKEN_HEADER = "x-functions-key"  # noqa: S105 - a header name
@@ -135,7 +137,9 @@ class PartnerApi:
         watchdog = _Watchdog(left)
         timeout = self._timeout.clone()
         if timeout.connect_timeout is None or timeout.connect_timeout > left:
-            timeout = urllib3.Timeout(connect=left, read=timeout.read_timeout)
+            # The watchdog cannot interrupt a connect (there is no socket yet to shut): its own
+            # timeout ends it, just past the deadline, so that it is read as the deadline's doing.
+            timeout = urllib3.Timeout(connect=left + _CONNECT_SLACK_SECONDS, read=timeout.read_timeout)
         try:
             with watchdog:
                 try:
@@ -149,6 +153,8 @@ class PartnerApi:
                         timeout=timeout,
                     )
                 except HTTPError as error:
+                    if self._clock() >= deadline:
+                        watchdog.expired = True
                     watchdog.raise_if_expired(0)
                     message = f"request failed ({type(error).__name__})"
                     raise PartnerApiError(message, retryable=True) from None

@@ -170,6 +170,12 @@ run "defaults" {
         Resource = [for d in ["category", "establishment", "sale"] : "arn:aws:s3:::partner-data-123456789012-sa-east-1/${d}/*"]
       },
       {
+        Sid      = "SkipExportsARetryAlreadyWrote"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = [for d in ["category", "establishment", "sale"] : "arn:aws:s3:::partner-data-123456789012-sa-east-1/${d}/*"]
+      },
+      {
         Sid      = "ReadPartnerApiToken"
         Effect   = "Allow"
         Action   = ["ssm:GetParameter"]
@@ -182,7 +188,7 @@ run "defaults" {
         Resource = ["arn:aws:sqs:sa-east-1:123456789012:partner-data-refresh-failures"]
       },
     ]
-    error_message = "The refresh role: its logs, one prefix per dataset, its token, the failure queue. Nothing else."
+    error_message = "The refresh role: its logs, one prefix per dataset (written, and read back by a retry), its token, the failure queue. Nothing else."
   }
   assert {
     condition = jsondecode(module.purge_function.role_policy).Statement == [
