@@ -4,7 +4,7 @@ hold, a body too large, the deadline; the byte order mark; partner text as messa
 
 import pytest
 
-from refresh_partner_data.body_checks import MIN_FIELD_BYTES, BodyChecks, RefusedBytes
+from refresh_partner_data.body_checks import MIN_FIELD_BYTES, BodyChecks, RefusedBytes, _unescaped_quote
 from refresh_partner_data.csv_spool import MAX_NUMBER_CHARS
 from refresh_partner_data.partner_client import READ_CHUNK_BYTES, PartnerApiError, _Body
 from refresh_partner_data.partner_text import MAX_SHOWN_CHARS, shown
@@ -342,3 +342,60 @@ def test_cut_keeps_short_text_and_marks_a_cut():
     assert cut_text("k" * MAX_SHOWN_CHARS) == "k" * MAX_SHOWN_CHARS
     assert cut_text("k" * (MAX_SHOWN_CHARS + 1)) == "k" * MAX_SHOWN_CHARS + "…"
     assert cut_text("abcd", limit=2) == "ab…"
+
+
+# The value limit at its exact boundaries (each kills a mutant that miscounts by one) -------------
+
+
+def test_the_bytes_before_the_first_quote_count_from_the_first_byte():
+    checked(*split(b" " * FIELD), b'"x"')
+    with pytest.raises(RefusedBytes):
+        checked(*split(b" " * (FIELD + 1)), b'"x"')
+
+
+def test_a_quote_that_opens_the_body_is_not_taken_as_escaped():
+    checked(b'"' + b"a" * (READ_CHUNK_BYTES - 1), *split(b"a" * (FIELD - READ_CHUNK_BYTES + 1)), b'"')
+
+
+def test_a_read_that_opens_with_a_closing_quote_measures_what_follows_it_exactly():
+    after = READ_CHUNK_BYTES - 1
+    checked(b'["a', b'"' + b" " * after, *split(b" " * (FIELD - after)), b'"x"]')
+    with pytest.raises(RefusedBytes):
+        checked(b'["a', b'"' + b" " * after, *split(b" " * (FIELD - after + 1)), b'"x"]')
+
+
+def test_the_body_limit_counts_every_read_so_far():
+    # 65,536 + 65,536 = 131,072 > 100,000, though 65,536 | 65,536 and 65,536 ^ 65,536 are not.
+    with pytest.raises(RefusedBytes, match="longer than 100,000 bytes"):
+        checked(b"[" + b" " * (READ_CHUNK_BYTES - 1), b" " * READ_CHUNK_BYTES, max_body_bytes=100_000)
+
+
+@pytest.mark.parametrize(
+    ("chunk", "backslash_before", "forward", "found"),
+    [
+        (b'ab\\"cd"ef', False, True, 6),
+        (b'a\\""b', False, True, 3),
+        (b'"x"', True, True, 2),
+        (b'"x"', False, True, 0),
+        (b'ab"cd\\"ef', False, False, 2),
+        (b'"ab', True, False, -1),
+        (b'"ab', False, False, 0),
+        (b"no quote", False, True, -1),
+        (b'\\"\\"', False, True, -1),
+    ],
+)
+def test_the_first_or_last_unescaped_quote(chunk, backslash_before, forward, found):
+    assert _unescaped_quote(chunk, backslash_before, forward=forward) == found
+
+
+# Partner text: the documented length, and text shorter than the limit ---------------------------
+
+
+def test_partner_text_is_shown_up_to_64_characters():
+    assert MAX_SHOWN_CHARS == 64  # README: "cut to 64 characters"
+    assert shown("x" * 100) == '"' + "x" * 64 + '"… (36 more characters)'
+
+
+def test_text_shorter_than_the_limit_is_left_whole():
+    assert cut_text("ab", limit=5) == "ab"
+    assert shown("ab", limit=5) == '"ab"'
