@@ -4,6 +4,8 @@ data "aws_partition" "current" {}
 
 locals {
   name = var.name_prefix
+  # The CloudWatch namespace of the functions' EMF metrics: one per stack.
+  metrics_namespace = var.name_prefix
   # On every resource that takes tags: the caller's provider may have no default_tags.
   tags     = merge({ Project = "partner-data-pipeline", ManagedBy = "terraform" }, var.tags)
   dist_dir = coalesce(var.dist_dir, "${path.module}/../dist")
@@ -42,8 +44,9 @@ locals {
     DATASETS                    = join(",", var.datasets)
     TIMEZONE                    = var.timezone
     # The same defaults as config.py's max_field_bytes_for and max_body_bytes_for.
-    MAX_FIELD_BYTES = tostring(coalesce(var.refresh_max_field_bytes, floor(var.refresh_memory_mb * 1048576 / 48)))
-    MAX_BODY_BYTES  = tostring(coalesce(var.refresh_max_body_bytes, floor(var.refresh_ephemeral_storage_mb * 1048576 / 2)))
+    MAX_FIELD_BYTES   = tostring(coalesce(var.refresh_max_field_bytes, floor(var.refresh_memory_mb * 1048576 / 48)))
+    MAX_BODY_BYTES    = tostring(coalesce(var.refresh_max_body_bytes, floor(var.refresh_ephemeral_storage_mb * 1048576 / 2)))
+    METRICS_NAMESPACE = local.metrics_namespace
   }
 
   # The names are the handlers' configuration contract (purge_bucket/config.py).
@@ -53,11 +56,13 @@ locals {
     JOBS_TABLE            = module.purge_job.table_name
     JOB_STATE_MACHINE_ARN = module.purge_job.state_machine_arn
     JOB_RETENTION_DAYS    = tostring(var.purge_job_retention_days)
+    METRICS_NAMESPACE     = local.metrics_namespace
   }
   purge_worker_environment = {
     ALLOWED_BUCKETS    = join(",", local.purgeable_buckets)
     JOBS_TABLE         = module.purge_job.table_name
     JOB_RETENTION_DAYS = tostring(var.purge_job_retention_days)
+    METRICS_NAMESPACE  = local.metrics_namespace
   }
 
   # Listing and deleting in every purgeable bucket: the purge function's inline runs and the worker's.
@@ -286,6 +291,27 @@ module "purge_job" {
   kms_key_arn         = var.kms_key_arn
   alarm_actions       = var.alarm_sns_topic_arns
   tags                = local.tags
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name                    = local.name
+  region                  = var.region
+  metrics_namespace       = local.metrics_namespace
+  datasets                = var.datasets
+  refresh_function_name   = module.refresh_function.function_name
+  failure_queue_name      = aws_sqs_queue.refresh_failures.name
+  schedule_group_name     = module.refresh_schedule.group_name
+  purge_state_machine_arn = module.purge_job.state_machine_arn
+  alarm_arns = concat(
+    compact([module.refresh_function.errors_alarm_arn, module.purge_function.errors_alarm_arn, module.purge_worker.errors_alarm_arn]),
+    module.purge_job.alarm_arns,
+  )
+  freshness_hours = var.refresh_freshness_hours
+  min_rows        = var.refresh_min_rows
+  alarm_actions   = var.alarm_sns_topic_arns
+  tags            = local.tags
 }
 
 # Opt-in: one setting per account and region, which every REST API there shares.

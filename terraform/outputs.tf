@@ -168,7 +168,7 @@ output "log_group_names" {
 }
 
 output "alarm_names" {
-  description = "Names of the stack's CloudWatch alarms (notifying alarm_sns_topic_arns)."
+  description = "Names of the stack's CloudWatch alarms (notifying alarm_sns_topic_arns): each function's errors, the purge jobs', and a day that did not land (failure queue, delivery failures, the scheduler's dropped runs, each dataset's freshness and volume). README: the runbook."
   value = concat(
     compact([
       module.refresh_function.errors_alarm_name,
@@ -176,5 +176,11 @@ output "alarm_names" {
       module.purge_worker.errors_alarm_name,
     ]),
     module.purge_job.alarm_names,
+    values(module.monitoring.alarm_names),
   )
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard: rows per dataset per day, export outcomes, purge counts, the alarms."
+  value       = module.monitoring.dashboard_name
 }

@@ -241,6 +241,18 @@ variable "refresh_max_body_bytes" {
   }
 }
 
+variable "refresh_freshness_hours" {
+  description = "Hours without a successful export of a dataset before its freshness alarm fires (1-24: CloudWatch evaluates at most a day; missing data counts as none). With the daily schedule, 24 means: the day's run has not written by the hour after the one the previous day's run wrote in."
+  type        = number
+  default     = 24
+}
+
+variable "refresh_min_rows" {
+  description = "Per dataset, the fewest rows one export may write before its volume alarm fires (read the usual level off the dashboard's rows per day; a tenth of it is a start). A dataset not in the map has no volume alarm."
+  type        = map(number)
+  default     = {}
+}
+
 variable "refresh_timeout_seconds" {
   description = "Timeout of the refresh function."
   type        = number

@@ -174,12 +174,15 @@ def test_the_sweeps_last_run_ends_the_job_and_lets_go_of_the_bucket(bucket, purg
     )
     assert record.ended_at is not None
     assert purge_jobs.lease(BUCKET) is None
-    ended = json.loads(capsys.readouterr().out.splitlines()[-1])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    ended = lines[-1]
     assert (ended["message"], ended["state"], ended["total"]["versions"]) == (
         "purge job ended",
         "succeeded",
         12,
     )
+    (metrics,) = [line for line in lines if "_aws" in line]  # The job's end, in EMF (issue 25).
+    assert (metrics["Mode"], metrics["PurgeVersionsDeleted"], metrics["PurgesSucceeded"]) == ("job", 12, 1)
 
 
 def test_what_the_sweep_could_not_delete_ends_the_job_failed_saying_what_stays(s3, purge_jobs, monkeypatch):
@@ -345,8 +348,11 @@ def test_failing_a_job_records_why_and_its_counts_and_lets_go_of_the_bucket(buck
         " uploads deleted; the rest is still there"
     )
     assert purge_jobs.lease(BUCKET) is None
-    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    line = lines[-1]
     assert (line["level"], line["message"], line["total"]["versions"]) == ("ERROR", "purge job failed", 3)
+    (metrics,) = [line for line in lines if "_aws" in line]
+    assert (metrics["Mode"], metrics["PurgeVersionsDeleted"], metrics["PurgesFailed"]) == ("job", 3, 1)
 
 
 @pytest.mark.parametrize(

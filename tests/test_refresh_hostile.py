@@ -93,6 +93,12 @@ def written_keys(aws_endpoint) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
+def log_lines(path: Path) -> list[dict]:
+    """The function's JSON log lines, without its EMF metric lines (tests/test_metrics.py)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" not in line]
+
+
 def failure_of(reply) -> str:
     assert not reply["ok"], reply
     assert reply["error_type"] == "RefreshFailed"
@@ -130,7 +136,7 @@ def test_hostile_data_fails_its_export_and_nothing_else(refresh, partner, aws_en
     assert "PARTNER-CONFIDENTIAL" not in message, "no body bytes in errors"
     assert "oops" not in message
     assert written_keys(aws_endpoint) == [f"category/{DAY}.csv", f"establishment/{DAY}.csv"]
-    lines = [json.loads(line) for line in refresh.log_path.read_text().splitlines() if line.startswith("{")]
+    lines = log_lines(refresh.log_path)
     assert any(line["message"] == "export failed" and line["dataset"] == "sale" for line in lines)
     assert lines[-1]["message"] == "refresh finished"
     # Still alive, and the next run is fine.
@@ -194,7 +200,7 @@ def test_a_trickled_response_is_cut_at_the_deadline_and_the_summary_still_logged
     assert "the response did not arrive in time" in message
     fetch_seconds = runner.MIN_FETCH_SECONDS + 4
     assert fetch_seconds - 1 < elapsed < fetch_seconds + 5, "cut at the deadline, not by a read timeout"
-    lines = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines() if line.startswith("{")]
+    lines = log_lines(tmp_path / "log")
     assert lines[-1]["message"] == "refresh finished"
 
 

@@ -157,6 +157,42 @@ def check_purge_job(
     )
 
 
+#: The alarms on a day that did not land, with the examples' three datasets and no volume floor.
+MONITORING_ALARMS = [
+    f"{PREFIX}-refresh-failure-queue",
+    f"{PREFIX}-refresh-destination-failures",
+    f"{PREFIX}-schedule-dropped",
+    f"{PREFIX}-schedule-dead-letter-failures",
+    *(f"{PREFIX}-refresh-{dataset}-freshness" for dataset in ("category", "establishment", "sale")),
+]
+
+
+def check_monitoring(client: Any, outputs: dict[str, Any]) -> None:
+    """The alarms of issue 25 are there as planned, and the dashboard reads the functions' metrics."""
+    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert set(MONITORING_ALARMS) <= set(alarms)
+    assert set(outputs["alarm_names"]) == set(alarms)
+    queue = alarms[f"{PREFIX}-refresh-failure-queue"]
+    assert (queue["Namespace"], queue["MetricName"], queue["Dimensions"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": f"{PREFIX}-refresh-failures"}],
+    )
+    fresh = alarms[f"{PREFIX}-refresh-sale-freshness"]
+    assert (fresh["Namespace"], fresh["MetricName"], fresh["TreatMissingData"]) == (
+        PREFIX,
+        "ExportsWritten",
+        "breaching",
+    )
+    assert (fresh["Period"], fresh["EvaluationPeriods"], fresh["DatapointsToAlarm"]) == (3600, 24, 24)
+    assert fresh["Dimensions"] == [{"Name": "Dataset", "Value": "sale"}]
+    body = json.loads(
+        client("cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])["DashboardBody"]
+    )
+    assert [widget["type"] for widget in body["widgets"]][-1] == "alarm"
+    assert set(body["widgets"][-1]["properties"]["alarms"]) == {a["AlarmArn"] for a in alarms.values()}
+
+
 def check_bucket(client: Any, bucket: str) -> None:
     s3 = client("s3")
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
@@ -230,6 +266,7 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
                 # The function's own defaults at the example's memory and /tmp (512 MB each).
                 "MAX_FIELD_BYTES": str(refresh_config.max_field_bytes_for(512)),
                 "MAX_BODY_BYTES": str(refresh_config.max_body_bytes_for(512)),
+                "METRICS_NAMESPACE": PREFIX,
             },
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
@@ -237,15 +274,18 @@ def defaults_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: threa
                 "JOBS_TABLE": f"{PREFIX}-purge-jobs",
                 "JOB_STATE_MACHINE_ARN": outputs["purge_job_state_machine_arn"],
                 "JOB_RETENTION_DAYS": "30",
+                "METRICS_NAMESPACE": PREFIX,
             },
             "purge_worker": {
                 "ALLOWED_BUCKETS": bucket,
                 "JOBS_TABLE": f"{PREFIX}-purge-jobs",
                 "JOB_RETENTION_DAYS": "30",
+                "METRICS_NAMESPACE": PREFIX,
             },
         },
     )
     check_purge_job(client, outputs)
+    check_monitoring(client, outputs)
     assert outputs["purge_status_url"] == outputs["purge_endpoint_url"] + "/status"
     for name in ("refresh", "purge"):
         assert "Concurrency" not in client("lambda").get_function(
@@ -374,6 +414,7 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
                 "TIMEZONE": "America/Sao_Paulo",
                 "MAX_FIELD_BYTES": str(refresh_config.max_field_bytes_for(COMPLETE_REFRESH_MEMORY_MB)),
                 "MAX_BODY_BYTES": str(refresh_config.max_body_bytes_for(2048)),
+                "METRICS_NAMESPACE": PREFIX,
             },
             "purge": {
                 "PASSWORD_PARAMETER": f"/{PREFIX}/purge-password",
@@ -381,11 +422,13 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
                 "JOBS_TABLE": f"{PREFIX}-purge-jobs",
                 "JOB_STATE_MACHINE_ARN": outputs["purge_job_state_machine_arn"],
                 "JOB_RETENTION_DAYS": "7",
+                "METRICS_NAMESPACE": PREFIX,
             },
             "purge_worker": {
                 "ALLOWED_BUCKETS": f"{bucket},partner-data-archive-example",
                 "JOBS_TABLE": f"{PREFIX}-purge-jobs",
                 "JOB_RETENTION_DAYS": "7",
+                "METRICS_NAMESPACE": PREFIX,
             },
         },
     )
@@ -440,13 +483,20 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
             731,
         )
     alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert sorted(a["AlarmName"] for a in alarms) == [
-        f"{PREFIX}-purge-errors",
-        f"{PREFIX}-purge-job-failed",
-        f"{PREFIX}-purge-job-timed-out",
-        f"{PREFIX}-purge-worker-errors",
-        f"{PREFIX}-refresh-errors",
-    ]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(
+        [
+            f"{PREFIX}-purge-errors",
+            f"{PREFIX}-purge-job-failed",
+            f"{PREFIX}-purge-job-timed-out",
+            f"{PREFIX}-purge-worker-errors",
+            f"{PREFIX}-refresh-errors",
+            *MONITORING_ALARMS,
+            f"{PREFIX}-refresh-sale-volume",
+        ]
+    )
+    check_monitoring(client, outputs)
+    (volume,) = [a for a in alarms if a["AlarmName"].endswith("-volume")]
+    assert (volume["MetricName"], volume["Threshold"], volume["Statistic"]) == ("ExportRows", 100, "Minimum")
     assert all(a["AlarmActions"] == [outputs["alarm_topic_arn"]] for a in alarms)
     assert PASSWORD not in terraform.state_text()
 
@@ -543,6 +593,7 @@ TOP_LEVEL_ADDRESSES = (
     "module.purge_job",
     "module.api_gateway_cloudwatch_role",
     "module.purge_api",
+    "module.monitoring",
     "aws_sqs_queue.refresh_failures",
 )
 

@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lambda_shared.metrics import METRICS_NAMESPACE
+
 PASSWORD_PARAMETER = "PASSWORD_PARAMETER"  # noqa: S105 - a variable name, not a password
 ALLOWED_BUCKETS = "ALLOWED_BUCKETS"
 JOBS_TABLE = "JOBS_TABLE"
@@ -28,8 +30,9 @@ ENVIRONMENT_VARIABLES = (
     JOBS_TABLE,
     JOB_STATE_MACHINE_ARN,
     JOB_RETENTION_DAYS,
+    METRICS_NAMESPACE,
 )
-WORKER_ENVIRONMENT_VARIABLES = (ALLOWED_BUCKETS, JOBS_TABLE, JOB_RETENTION_DAYS)
+WORKER_ENVIRONMENT_VARIABLES = (ALLOWED_BUCKETS, JOBS_TABLE, JOB_RETENTION_DAYS, METRICS_NAMESPACE)
 
 #: A finished job's status is readable this long; terraform/variables.tf allows no less.
 MIN_RETENTION_DAYS = 7

@@ -24,6 +24,7 @@ from typing import Any
 from lambda_shared import aws
 from lambda_shared.invocation import remaining_seconds
 from lambda_shared.logs import get_logger
+from purge_bucket import purge_metrics
 from purge_bucket.clients import DELETE_WORKERS, LISTERS, purge_s3_client
 from purge_bucket.config import Settings
 from purge_bucket.engine.deletion import BucketPurger, ListingRefused
@@ -183,6 +184,9 @@ def _purge(task: Task, record: JobRecord, table: JobTable, deadline: float, star
     if task.final and done:
         outcome = of_run(result, bucket=record.bucket, prefix=record.prefix, deleted=after.deleted)
         table.finish(record.job_id, record.bucket, outcome.ending)
+        purge_metrics.ended(
+            "job", outcome.ending.state, after.deleted, time.time() - record.started_at, job_id=record.job_id
+        )
         logger.log(
             logging.ERROR if outcome.ending.state == FAILED else logging.INFO,
             "purge job ended",
@@ -215,6 +219,7 @@ def _fail(task: Task, table: JobTable) -> dict[str, Any]:
     )
     hold = time.time() + RUN_END_SECONDS if task.lanes_may_run else None
     table.finish(record.job_id, record.bucket, ending, hold_lease_until=hold)
+    purge_metrics.ended("job", FAILED, record.deleted, time.time() - record.started_at, job_id=record.job_id)
     logger.error(
         "purge job failed",
         extra={

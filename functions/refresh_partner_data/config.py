@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lambda_shared.metrics import METRICS_NAMESPACE
 from lambda_shared.s3_names import is_valid_bucket_name
 from refresh_partner_data.body_checks import MIN_FIELD_BYTES
 from refresh_partner_data.partner_client import BodyLimits
@@ -37,6 +38,7 @@ ENVIRONMENT_VARIABLES = (
     TIMEZONE,
     MAX_FIELD_BYTES,
     MAX_BODY_BYTES,
+    METRICS_NAMESPACE,
 )
 #: Where the token goes: the x-functions-key header (Azure Functions' own), or the code parameter.
 TOKEN_PLACES = ("header", "query")

@@ -23,6 +23,7 @@ from typing import Any
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambda_shared import metrics
 from lambda_shared.aws import error_code
 from lambda_shared.logs import get_logger
 from refresh_partner_data.csv_spool import CsvSpool, RowError
@@ -86,6 +87,20 @@ class ExportResult:
         }
 
 
+def export_metrics(result: ExportResult) -> None:
+    """The export's metrics (lambda_shared/metrics.py), under the dimension Dataset. A file written
+    gives its rows, bytes and seconds; one skipped as already written by this invocation only
+    counts as written (its rows were counted when it was); one failed or not started counts as
+    failed."""
+    values: dict[str, float] = {"ExportsWritten": int(result.ok), "ExportsFailed": int(not result.ok)}
+    if result.ok and not result.already_written:
+        values.update(
+            ExportRows=result.rows, ExportBytes=result.bytes, ExportSeconds=result.duration_ms / 1000
+        )
+    status = result.summary()["status"]
+    metrics.emit({"Dataset": result.dataset}, values, {"date": result.day.isoformat(), "status": status})
+
+
 class _GiveUp(Exception):
     pass
 
@@ -111,6 +126,7 @@ class Exporter:
         started = self.clock()
         if self._written_by_this_invocation(result):
             logger.info("export already written by this invocation: skipped", extra=result.summary())
+            export_metrics(result)
             return result
         with tempfile.TemporaryDirectory(prefix=f"{dataset}-", dir=self.workdir) as scratch:
             try:
@@ -134,6 +150,7 @@ class Exporter:
             logger.info("export written", extra=result.summary())
         else:
             logger.error("export failed", extra=result.summary())
+        export_metrics(result)
         return result
 
     def _written_by_this_invocation(self, result: ExportResult) -> bool:

@@ -18,7 +18,13 @@ from typing import Any
 
 from lambda_shared.logs import get_logger
 from refresh_partner_data.events import RefreshPlan
-from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS, Exporter, ExportResult, object_key
+from refresh_partner_data.exporter import (
+    UPLOAD_RESERVE_SECONDS,
+    Exporter,
+    ExportResult,
+    export_metrics,
+    object_key,
+)
 
 logger = get_logger("refresh_partner_data")
 
@@ -46,6 +52,7 @@ def run_plan(plan: RefreshPlan, exporter: Exporter, bucket: str, started: float)
                 f"not started: {max(fetch_time_left, 0):.0f} s of fetching left,"
                 f" an export may take {longest.seconds:.0f} s"
             )
+            export_metrics(result)
             return result
         result = exporter.export(dataset, day)
         longest.saw(result.duration_ms / 1000)

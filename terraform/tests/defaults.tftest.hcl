@@ -98,8 +98,12 @@ run "defaults" {
     condition = toset(output.alarm_names) == toset([
       "partner-data-refresh-errors", "partner-data-purge-errors", "partner-data-purge-worker-errors",
       "partner-data-purge-job-failed", "partner-data-purge-job-timed-out",
+      "partner-data-refresh-failure-queue", "partner-data-refresh-destination-failures",
+      "partner-data-schedule-dropped", "partner-data-schedule-dead-letter-failures",
+      "partner-data-refresh-category-freshness", "partner-data-refresh-establishment-freshness",
+      "partner-data-refresh-sale-freshness",
     ])
-    error_message = "The outputs name every alarm."
+    error_message = "The outputs name every alarm: no volume alarm without refresh_min_rows."
   }
 
   assert {
@@ -122,6 +126,7 @@ run "defaults" {
       TIMEZONE                    = "America/Sao_Paulo"
       MAX_FIELD_BYTES             = "11184810"
       MAX_BODY_BYTES              = "268435456"
+      METRICS_NAMESPACE           = "partner-data"
     }
     error_message = "The refresh function's environment is its configuration contract (refresh_partner_data/config.py)."
   }
@@ -132,6 +137,7 @@ run "defaults" {
       JOBS_TABLE            = "partner-data-purge-jobs"
       JOB_STATE_MACHINE_ARN = "arn:aws:states:sa-east-1:123456789012:stateMachine:partner-data-purge-job"
       JOB_RETENTION_DAYS    = "30"
+      METRICS_NAMESPACE     = "partner-data"
     }
     error_message = "The purge function may purge the data bucket only, and starts its jobs on the stack's state machine."
   }
@@ -140,6 +146,7 @@ run "defaults" {
       ALLOWED_BUCKETS    = "partner-data-123456789012-sa-east-1"
       JOBS_TABLE         = "partner-data-purge-jobs"
       JOB_RETENTION_DAYS = "30"
+      METRICS_NAMESPACE  = "partner-data"
     }
     error_message = "The worker may purge the data bucket only, and reads its jobs from the stack's table."
   }

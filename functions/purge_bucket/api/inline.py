@@ -15,10 +15,12 @@ bucket is not held and a status request says what happened.
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 from typing import Any
 
 from lambda_shared.logs import get_logger
+from purge_bucket import purge_metrics
 from purge_bucket.api.budget import HAND_OVER_SECONDS, START_SECONDS, Budget
 from purge_bucket.api.request import PurgeRequest
 from purge_bucket.api.responses import Answer, Conflict, Failed, Forbidden, NotFound, Unavailable
@@ -51,6 +53,7 @@ logger = get_logger("purge_bucket")
 def serve(
     request: PurgeRequest, *, settings: Settings, budget: Budget, status_path: str | None, log: dict[str, Any]
 ) -> Answer:
+    started = time.monotonic()
     log.update(bucket=request.bucket, prefix=request.prefix)
     if request.bucket not in settings.allowed_buckets:
         raise Forbidden("This bucket may not be purged")
@@ -109,7 +112,7 @@ def serve(
             " what it had deleted; the rest is still there"
         )
         ending = Ending(FAILED, message, error=type(error).__name__, counts_exact=False)
-        _end(table, job_id, request, ending, PurgeCounts())
+        _end(table, job_id, request, ending, PurgeCounts(), started)
         return Answer(
             HTTPStatus.INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -123,9 +126,11 @@ def serve(
         )
 
     if result.out_of_time and not result.refused:
-        return _hand_over(table, job_id, request, result, settings=settings, status_path=status_path)
+        return _hand_over(
+            table, job_id, request, result, settings=settings, status_path=status_path, started=started
+        )
     outcome = of_run(result, bucket=request.bucket, prefix=request.prefix, deleted=result.deleted)
-    _end(table, job_id, request, outcome.ending, result.deleted)
+    _end(table, job_id, request, outcome.ending, result.deleted, started)
     return Answer(
         outcome.status, outcome.outcome, outcome.ending.message, {"job_id": job_id, **outcome.fields}
     )
@@ -139,6 +144,7 @@ def _hand_over(
     *,
     settings: Settings,
     status_path: str | None,
+    started: float,
 ) -> Answer:
     fields: dict[str, Any] = {
         "job_id": job_id,
@@ -158,7 +164,7 @@ def _hand_over(
         # The counts are the record's already when the hand-over was written; else they are added here.
         handed_over = not isinstance(error, TableUnavailable | LeaseLost)
         counts = PurgeCounts() if handed_over else result.deleted
-        _end(table, job_id, request, Ending(FAILED, message, error=str(error)), counts)
+        _end(table, job_id, request, Ending(FAILED, message, error=str(error)), counts, started)
         return Answer(HTTPStatus.INTERNAL_SERVER_ERROR, "job_not_started", message, fields)
     how = (
         f'POST {{"job_id": "{job_id}", "password": …}} to {status_path}'
@@ -177,9 +183,12 @@ def _hand_over(
     )
 
 
-def _end(table: JobTable, job_id: str, request: PurgeRequest, ending: Ending, deleted: PurgeCounts) -> None:
+def _end(  # noqa: PLR0917 - the record's end, and what the metrics need
+    table: JobTable, job_id: str, request: PurgeRequest, ending: Ending, deleted: PurgeCounts, started: float
+) -> None:
     """Ends the record and lets go of the bucket; a failure is logged (the lease expires by itself
     within ``INLINE_LEASE_SECONDS``, and a status request then reads the run as stopped)."""
+    purge_metrics.ended("inline", ending.state, deleted, time.monotonic() - started, job_id=job_id)
     try:
         table.finish(job_id, request.bucket, ending, deleted=deleted)
     except TableUnavailable as error:

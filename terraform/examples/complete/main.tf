@@ -95,6 +95,8 @@ module "partner_data" {
   refresh_schedule_enabled     = var.refresh_schedule_enabled
   refresh_memory_mb            = 1024
   refresh_ephemeral_storage_mb = 2048
+  refresh_freshness_hours      = 24
+  refresh_min_rows             = { sale = 100 }
   refresh_timeout_seconds      = 900
   refresh_reserved_concurrency = 1
   refresh_retry_attempts       = 2

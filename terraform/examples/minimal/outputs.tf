@@ -66,6 +66,16 @@ output "purge_jobs_table_name" {
   value       = module.partner_data.purge_jobs_table_name
 }
 
+output "alarm_names" {
+  description = "The stack's alarms: README's runbook says what each means and what to do."
+  value       = module.partner_data.alarm_names
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard: rows per dataset per day, export outcomes, purges, the alarms."
+  value       = module.partner_data.dashboard_name
+}
+
 output "partner_data" {
   description = "Every output of the module (after an apply of everything)."
   value       = module.partner_data

@@ -33,6 +33,11 @@ output "errors_alarm_name" {
   value       = try(aws_cloudwatch_metric_alarm.errors[0].alarm_name, null)
 }
 
+output "errors_alarm_arn" {
+  description = "ARN of the errors alarm, or null."
+  value       = try(aws_cloudwatch_metric_alarm.errors[0].arn, null)
+}
+
 output "role_policy" {
   description = "The role's inline policy document (JSON): everything the function may do."
   value       = aws_iam_role_policy.this.policy

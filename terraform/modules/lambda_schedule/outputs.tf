@@ -3,6 +3,11 @@ output "schedule_name" {
   value       = aws_scheduler_schedule.this.name
 }
 
+output "group_name" {
+  description = "Schedule group of the schedule (AWS/Scheduler's metrics are per group)."
+  value       = aws_scheduler_schedule.this.group_name
+}
+
 output "schedule_arn" {
   description = "ARN of the schedule."
   value       = aws_scheduler_schedule.this.arn

@@ -47,3 +47,8 @@ output "alarm_names" {
   description = "Names of the failed and timed-out job alarms."
   value       = [for alarm in aws_cloudwatch_metric_alarm.failed : alarm.alarm_name]
 }
+
+output "alarm_arns" {
+  description = "ARNs of the failed and timed-out job alarms."
+  value       = [for alarm in aws_cloudwatch_metric_alarm.failed : alarm.arn]
+}
