@@ -10,12 +10,15 @@ over the whole exchange ends it. ``stage`` is where the trickle happens:
   to nothing however long it runs.
 
 ``connect`` is a listening socket that never accepts, its queue full: connecting hangs.
+
+With ``tls`` (a server-side SSL context) it answers over TLS, as the partner's HTTPS endpoint does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from typing import Any
 
@@ -32,11 +35,12 @@ _TRICKLED = {"status": b"H", "headers": b"x", "body": b" ", "gzip": b"c"}
 
 
 class TricklingServer:
-    def __init__(self, stage: str, interval: float = 0.1) -> None:
+    def __init__(self, stage: str, interval: float = 0.1, tls: ssl.SSLContext | None = None) -> None:
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}")
         self.stage = stage
         self.interval = interval
+        self.tls = tls
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
         self._stop = threading.Event()
@@ -46,7 +50,7 @@ class TricklingServer:
     @property
     def url(self) -> str:
         host, port = self._listener.getsockname()
-        return f"http://{host}:{port}/api/data"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}/api/data"
 
     def __enter__(self) -> TricklingServer:
         if self.stage == "connect":
@@ -87,6 +91,9 @@ class TricklingServer:
             thread.start()
 
     def _answer(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            if self.tls is not None:
+                connection = self.tls.wrap_socket(connection, server_side=True)
         with connection, contextlib.suppress(OSError):
             connection.recv(65536)  # The request.
             connection.sendall(_BEFORE[self.stage])

@@ -85,3 +85,66 @@ def test_the_watchdog_is_stopped_with_the_request(monkeypatch):
             pass
     time.sleep(0.1)
     assert threading.active_count() <= before
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: the server's context, and the client's CA file."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "partner.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return server, str(folder / "cert.pem")
+
+
+@pytest.mark.parametrize("stage", ["status", "headers", "body", "gzip"])
+def test_over_https_a_trickle_is_cut_as_well(tls, stage):
+    """The partner is an HTTPS endpoint: the watchdog shuts an SSLSocket, and the read blocked in
+    it ends the same way."""
+    import urllib3
+
+    server_context, ca_file = tls
+    with TricklingServer(stage, tls=server_context) as partner:
+        assert partner.url.startswith("https://")
+        http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_file)
+        api = PartnerApi(partner.url, "token", http=http)
+        started = time.monotonic()
+        with (
+            pytest.raises(PartnerApiError) as caught,
+            api.rows("sale", date(2026, 11, 27), deadline=started + DEADLINE_SECONDS) as rows,
+        ):
+            list(rows)
+        elapsed = time.monotonic() - started
+    assert DEADLINE_SECONDS - 0.05 < elapsed < DEADLINE_SECONDS + 1
+    assert STILL[stage] in str(caught.value)
