@@ -148,3 +148,17 @@ def test_over_https_a_trickle_is_cut_as_well(tls, stage):
         elapsed = time.monotonic() - started
     assert DEADLINE_SECONDS - 0.05 < elapsed < DEADLINE_SECONDS + 1
     assert STILL[stage] in str(caught.value)
+
+
+def test_the_pool_gets_its_connection_back_after_the_watchdog_cut_the_headers():
+    import urllib3
+
+    with TricklingServer("headers") as partner:
+        http = urllib3.PoolManager(num_pools=1, maxsize=1)
+        api = PartnerApi(partner.url, "token", http=http)
+        with (
+            pytest.raises(PartnerApiError, match="still waiting for the status line and headers"),
+            api.rows("sale", date(2026, 11, 27), deadline=time.monotonic() + 0.5),
+        ):
+            pass
+        assert http.connection_from_url(partner.url).pool.qsize() == 1, "the connection went back"

@@ -135,42 +135,38 @@ class PartnerApi:
         if left <= 0:
             raise PartnerApiError("no time left to send the request", retryable=False)
         watchdog = _Watchdog(left)
-        timeout = self._timeout.clone()
+        timeout = self._timeout
         if timeout.connect_timeout is None or timeout.connect_timeout > left:
             # The watchdog cannot interrupt a connect (there is no socket yet to shut): its own
             # timeout ends it, just past the deadline, so that it is read as the deadline's doing.
             timeout = urllib3.Timeout(connect=left + _CONNECT_SLACK_SECONDS, read=timeout.read_timeout)
-        try:
-            with watchdog:
-                try:
-                    response = self._http.request(
-                        "GET",
-                        self.url(dataset, day),
-                        headers=self.headers(),
-                        preload_content=False,
-                        redirect=False,
-                        retries=False,
-                        timeout=timeout,
-                    )
-                except HTTPError as error:
-                    if self._clock() >= deadline:
-                        watchdog.expired = True
-                    watchdog.raise_if_expired(0)
-                    message = f"request failed ({type(error).__name__})"
-                    raise PartnerApiError(message, retryable=True) from None
+        with watchdog:
+            try:
+                response = self._http.request(
+                    "GET",
+                    self.url(dataset, day),
+                    headers=self.headers(),
+                    preload_content=False,
+                    redirect=False,
+                    retries=False,
+                    timeout=timeout,
+                )
+            except HTTPError as error:
+                if self._clock() >= deadline:
+                    watchdog.expired = True
+                watchdog.raise_if_expired(0)
+                message = f"request failed ({type(error).__name__})"
+                raise PartnerApiError(message, retryable=True) from None
+            try:
                 watchdog.raise_if_expired(0)  # Headers cut short by the watchdog look complete.
                 watchdog.phase = "reading the body"
-                try:
-                    _check_status(response)
-                    body = _Body(response, deadline, self._clock, BodyChecks(**vars(self.limits)), watchdog)
-                    yield Rows(body)
-                finally:
-                    watchdog.stop()
-                    response.close()
-                    response.release_conn()
-        finally:
-            watchdog.stop()
-
+                _check_status(response)
+                body = _Body(response, deadline, self._clock, BodyChecks(**vars(self.limits)), watchdog)
+                yield Rows(body)
+            finally:
+                watchdog.stop()  # Before the connection goes back to the pool, for another request.
+                response.close()
+                response.release_conn()
 
 class Rows:
     """The rows of one response, as they are parsed; ``bytes_read()`` tells how far the body is."""
