@@ -27,7 +27,7 @@ from typing import Any, TextIO
 METRICS_NAMESPACE = "METRICS_NAMESPACE"
 DEFAULT_NAMESPACE = "partner-data"
 
-#: Every metric the functions write, with its unit; the dimension each is written with.
+#: Every metric the functions write, with its unit.
 METRICS: dict[str, str] = {
     # The refresh, per export (dimension Dataset).
     "ExportRows": "Count",
@@ -43,7 +43,6 @@ METRICS: dict[str, str] = {
     "PurgesSucceeded": "Count",
     "PurgesFailed": "Count",
 }
-DIMENSIONS = {"refresh": "Dataset", "purge": "Mode"}
 
 
 def namespace(environ: Mapping[str, str] = os.environ) -> str:

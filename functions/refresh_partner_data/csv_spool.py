@@ -142,6 +142,12 @@ class CsvSpool:
         self._flat: set[str] = set()
         #: Keys whose values are objects with declared columns: null leaves those columns null.
         self._objects = {path[:-1] for path in declared if len(path) > 1}
+        #: A top-level key that holds a declared object -> the declared columns under it: a null
+        #: value there carries them all.
+        self._declared_under: dict[str, list[str]] = {}
+        for path in declared:
+            if len(path) > 1:
+                self._declared_under.setdefault(path[0], []).append(column_name(path))
         for path in declared:
             self._add_column(path)
         self.declared = len(self.columns)
@@ -239,7 +245,7 @@ class CsvSpool:
                 self._nested(values, (key,), value, 1)
                 continue
             if value is None and (key,) in self._objects:
-                present.update(column_name(path) for path in self._paths.values() if path[0] == key)
+                present.update(self._declared_under[key])
                 continue
             index = columns[key] if key in flat else self._index(values, (key,))
             present.add(key)
