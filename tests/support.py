@@ -1,4 +1,5 @@
-"""Helpers for the tests: contexts, putting many versions into moto quickly, response bodies."""
+"""Helpers for the tests: contexts, putting many versions into moto quickly, response bodies, the
+functions' log lines."""
 
 from __future__ import annotations
 
@@ -73,3 +74,13 @@ class PurgeJobs:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         listed = sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
         return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+
+
+def json_lines(text: str) -> list[dict]:
+    """A function's JSON log lines, its EMF metric lines among them."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def log_records(text: str) -> list[dict]:
+    """A function's log lines, without its EMF metric lines (tests/test_metrics.py checks those)."""
+    return [line for line in json_lines(text) if "_aws" not in line]

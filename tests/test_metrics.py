@@ -20,7 +20,7 @@ import pytest
 
 from lambda_shared import metrics
 from stand_ins.local_terraform import plugin_mirror
-from support import put_versions
+from support import json_lines, put_versions
 from test_purge_handler import BUCKET, call, purge_env, request  # noqa: F401 - fixtures
 from test_refresh_handler import invoke, refresh_env, simulator  # noqa: F401 - fixtures
 
@@ -84,8 +84,7 @@ EMF_SCHEMA = {
 
 def emf_lines(capsys) -> list[dict]:
     output = capsys.readouterr()
-    lines = [json.loads(line) for line in (output.out + output.err).splitlines() if line.startswith("{")]
-    return [line for line in lines if "_aws" in line]
+    return [line for line in json_lines(output.out + output.err) if "_aws" in line]
 
 
 def check_emf(line: dict) -> None:

@@ -20,7 +20,7 @@ from purge_bucket.job import lifecycle
 from purge_bucket.job.table import INLINE_LEASE_SECONDS, JOB_LEASE_SECONDS
 from stand_ins.api_gateway_events import http_event, proxy_event
 from stand_ins.s3_inventory import bucket_contents
-from support import EMPTY, lambda_context, put_versions, response_body
+from support import EMPTY, lambda_context, log_records, put_versions, response_body
 
 BUCKET = "partner-data-test"
 OTHER_ALLOWED = "partner-data-other"
@@ -58,9 +58,7 @@ def request(password=PASSWORD, bucket=BUCKET, **extra):
 
 
 def log_lines(capsys) -> list[dict]:
-    """The log lines, without the EMF metric lines (tests/test_metrics.py checks those)."""
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    return [line for line in lines if "_aws" not in line]
+    return log_records(capsys.readouterr().out)
 
 
 def test_right_password_empties_the_bucket_and_reports_counts(purge_env, purge_jobs, capsys):

@@ -19,7 +19,7 @@ from refresh_partner_data.exporter import UPLOAD_RESERVE_SECONDS
 from refresh_partner_data.partner_client import PartnerApi, RetryPolicy
 from stand_ins.partner_api_simulator import Faults, PartnerApiSimulator
 from stand_ins.synthetic_partner_data import Volume, parse_row, row_count, rows_json
-from support import lambda_context
+from support import lambda_context, log_records
 
 
 class FixedContext:
@@ -95,8 +95,7 @@ def keys_in(s3) -> list[str]:
 
 
 def log_lines(capsys) -> list[dict]:
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    return [line for line in lines if "_aws" not in line]  # The EMF metric lines: tests/test_metrics.py
+    return log_records(capsys.readouterr().out)
 
 
 def test_scheduled_run_writes_yesterday_for_every_dataset(refresh_env, simulator, capsys):

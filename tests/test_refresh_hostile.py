@@ -30,6 +30,7 @@ from stand_ins.lambda_host import LambdaProcess, runtime_python
 from stand_ins.local_system import unpack
 from stand_ins.partner_api_simulator import TRAP_PATH, Faults, PartnerApiSimulator
 from stand_ins.synthetic_partner_data import Volume
+from support import log_records
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "partner-data-hostile"
@@ -94,9 +95,7 @@ def written_keys(aws_endpoint) -> list[str]:
 
 
 def log_lines(path: Path) -> list[dict]:
-    """The function's JSON log lines, without its EMF metric lines (tests/test_metrics.py)."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
-    return [line for line in lines if "_aws" not in line]
+    return log_records(path.read_text())
 
 
 def failure_of(reply) -> str:
