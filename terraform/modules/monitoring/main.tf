@@ -6,6 +6,16 @@
  */
 
 locals {
+  # An alarm on any occurrence of an event that AWS counts (a Sum of at least 1 in 5 minutes).
+  any_event = {
+    statistic   = "Sum"
+    period      = 300
+    evaluations = 1
+    threshold   = 1
+    comparison  = "GreaterThanOrEqualToThreshold"
+    missing     = "notBreaching"
+  }
+
   # Each alarm: what it watches. One table, so that the tests and the README's runbook read the same.
   alarms = merge(
     {
@@ -21,42 +31,24 @@ locals {
         comparison  = "GreaterThanThreshold"
         missing     = "notBreaching"
       }
-      "refresh-destination-failures" = {
+      "refresh-destination-failures" = merge(local.any_event, {
         description = "Lambda could not deliver a failed refresh run to the failure queue: that day was not refreshed and nothing records it. Find it in the function's log group."
         namespace   = "AWS/Lambda"
         metric      = "DestinationDeliveryFailures"
         dimensions  = { FunctionName = var.refresh_function_name }
-        statistic   = "Sum"
-        period      = 300
-        evaluations = 1
-        threshold   = 1
-        comparison  = "GreaterThanOrEqualToThreshold"
-        missing     = "notBreaching"
-      }
-      "schedule-dropped" = {
+      })
+      "schedule-dropped" = merge(local.any_event, {
         description = "EventBridge Scheduler gave up invoking a target after its retries, in the schedule group ${var.schedule_group_name} (every schedule of the group counts): a refresh run may not have happened."
         namespace   = "AWS/Scheduler"
         metric      = "InvocationDroppedCount"
         dimensions  = { ScheduleGroup = var.schedule_group_name }
-        statistic   = "Sum"
-        period      = 300
-        evaluations = 1
-        threshold   = 1
-        comparison  = "GreaterThanOrEqualToThreshold"
-        missing     = "notBreaching"
-      }
-      "schedule-dead-letter-failures" = {
+      })
+      "schedule-dead-letter-failures" = merge(local.any_event, {
         description = "EventBridge Scheduler could not put a failed invocation in its dead-letter queue, in the schedule group ${var.schedule_group_name}: a run was lost without a trace in the failure queue."
         namespace   = "AWS/Scheduler"
         metric      = "InvocationsFailedToBeSentToDeadLetterCount"
         dimensions  = { ScheduleGroup = var.schedule_group_name }
-        statistic   = "Sum"
-        period      = 300
-        evaluations = 1
-        threshold   = 1
-        comparison  = "GreaterThanOrEqualToThreshold"
-        missing     = "notBreaching"
-      }
+      })
     },
     {
       for dataset in var.datasets : "refresh-${dataset}-freshness" => {
