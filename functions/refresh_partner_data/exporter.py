@@ -68,13 +68,16 @@ class ExportResult:
     #: Not started: not enough time was left to finish it.
     not_started: bool = False
 
+    @property
+    def status(self) -> str:
+        return "written" if self.ok else "not started" if self.not_started else "failed"
+
     def summary(self) -> dict[str, Any]:
-        status = "written" if self.ok else "not started" if self.not_started else "failed"
         return {
             "dataset": self.dataset,
             "date": self.day.isoformat(),
             "key": self.key,
-            "status": status,
+            "status": self.status,
             "rows": self.rows,
             "bytes": self.bytes,
             "attempts": self.attempts,
@@ -97,8 +100,9 @@ def export_metrics(result: ExportResult) -> None:
         values.update(
             ExportRows=result.rows, ExportBytes=result.bytes, ExportSeconds=result.duration_ms / 1000
         )
-    status = result.summary()["status"]
-    metrics.emit({"Dataset": result.dataset}, values, {"date": result.day.isoformat(), "status": status})
+    metrics.emit(
+        {"Dataset": result.dataset}, values, {"date": result.day.isoformat(), "status": result.status}
+    )
 
 
 class _GiveUp(Exception):

@@ -168,6 +168,7 @@ class PartnerApi:
                 response.close()
                 response.release_conn()
 
+
 class Rows:
     """The rows of one response, as they are parsed; ``bytes_read()`` tells how far the body is."""
 
