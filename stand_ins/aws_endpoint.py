@@ -55,6 +55,7 @@ class LocalAws(BackgroundServer):
 
         moto_fixes.serialize_s3_backend()
         moto_fixes.shallow_copy_version_listing()
+        moto_fixes.url_encoded_version_listing()
         moto_fixes.escape_rest_api_policy()
         moto_fixes.keep_lambda_logging_config()
         moto_fixes.log_group_kms_keys()

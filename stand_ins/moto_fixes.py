@@ -10,6 +10,10 @@ costs, not AWS's:
 * ``shallow_copy_version_listing``: moto 5 deep-copies every version in the bucket on every
   ListObjectVersions call, rebuilding each object's buffer, so one page of a 21,000-entry bucket
   takes over ten seconds. A shallow copy of each key's version list gives the same answers.
+* ``url_encoded_version_listing``: S3 answers a ListObjectVersions asked with ``encoding-type=url``
+  (botocore always asks) with its keys, prefixes, delimiter and key markers URL-encoded; moto
+  ignores the parameter and writes them raw, so a prefix or key with a character XML cannot hold
+  (U+001B) makes an answer no XML parser reads, which S3's never is. Here moto encodes them too.
 
 Six more let Terraform's AWS provider apply and re-plan the stack against moto's server (the
 known moto gaps of ../shared/reference/terraform-here.md, and one more), each as narrow as it can be:
@@ -117,6 +121,42 @@ def shallow_copy_version_listing() -> None:
         deepcopy=lambda value: list(value) if isinstance(value, list) else copy.deepcopy(value),
         copy=copy.copy,
     )
+
+
+def url_encoded_version_listing() -> None:
+    from urllib.parse import quote
+
+    from moto.s3.responses import S3Response
+
+    original = S3Response.list_object_versions
+    if getattr(original, "url_encoded", False):
+        return
+
+    def list_object_versions(self):
+        if self.querystring.get("encoding-type", [None])[0] != "url":
+            return original(self)
+        serialized = self.serialized
+
+        def encoded(action_result):
+            result = action_result.result
+            for name in ("Prefix", "Delimiter", "KeyMarker", "NextKeyMarker"):
+                if result.get(name):
+                    result[name] = quote(result[name])
+            for entry in (*result["Versions"], *result["DeleteMarkers"]):
+                entry["Key"] = quote(entry["Key"])
+            for entry in result.get("CommonPrefixes", []):
+                entry["Prefix"] = quote(entry["Prefix"])
+            result["EncodingType"] = "url"
+            return serialized(action_result)
+
+        self.serialized = encoded
+        try:
+            return original(self)
+        finally:
+            del self.serialized
+
+    list_object_versions.url_encoded = True
+    S3Response.list_object_versions = list_object_versions
 
 
 def escape_rest_api_policy() -> None:
