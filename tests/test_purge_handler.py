@@ -13,6 +13,7 @@ import pytest
 
 from aws_faults import fail_requests, s3_error_xml
 from lambda_shared import aws, logs, parameters
+from purge_api_document import assert_documented
 from purge_bucket import clients, handler
 from purge_bucket.api import budget, inline
 from purge_bucket.engine.deletion import REQUEST_SECONDS, PurgeCounts, PurgeResult
@@ -48,9 +49,15 @@ def purge_env(s3, ssm, purge_jobs, monkeypatch):
 
 
 def call(payload, *, raw: bytes | None = None, context=None, **event_kwargs):
+    """The handler's answer to a REST proxy event; checked against the OpenAPI document, which
+    describes every answer to a POST (API Gateway answers other methods itself)."""
     body = raw if raw is not None else json.dumps(payload).encode()
     context = context or lambda_context("purge-bucket")
-    return handler.lambda_handler(proxy_event(body=body, **event_kwargs), context)
+    event = proxy_event(body=body, **event_kwargs)
+    response = handler.lambda_handler(event, context)
+    if event["httpMethod"] == "POST":
+        assert_documented(event["resource"], response["statusCode"], json.loads(response["body"]))
+    return response
 
 
 def request(password=PASSWORD, bucket=BUCKET, **extra):
@@ -314,10 +321,7 @@ def out_of_time(monkeypatch):
 
 
 def status(job_id, password=PASSWORD, **event_kwargs):
-    body = json.dumps({"job_id": job_id, "password": password}).encode()
-    return handler.lambda_handler(
-        proxy_event(body=body, resource="/purge/status", **event_kwargs), lambda_context("p")
-    )
+    return call({"job_id": job_id, "password": password}, resource="/purge/status", **event_kwargs)
 
 
 def test_work_that_does_not_fit_gets_202_with_a_job_and_how_to_follow_it(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from purge_api_document import assert_documented
 from stand_ins.api_gateway_events import http_event
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.purge_stack import PASSWORD, PurgeStack
@@ -83,6 +84,9 @@ def test_a_job_of_three_lanes_empties_the_bucket_with_exact_counts(aws, dist, tm
         invocations = dict(stack.service.invocations)
 
     assert answers[0].body["state"] == "running"
+    assert_documented("/purge", 202, started.body)
+    for answer in answers:
+        assert_documented("/purge/status", answer.status, answer.body)
     final = answers[-1]
     assert final.status == 200
     assert final.body["state"] == "succeeded", final.body
@@ -126,6 +130,7 @@ def test_a_lane_s3_refuses_ends_the_job_failed_with_exact_counts(aws, dist, tmp_
         left = model.inventory(BUCKET)
 
     assert final.body["state"] == "failed", final.body
+    assert_documented("/purge/status", final.status, final.body)
     assert final.body["refused"] == "AccessDenied"
     assert "The purge job failed (LaneRefused: AccessDenied)" in final.body["message"]
     assert final.body["deleted"]["versions"] == 240 - left["versions"]
@@ -166,6 +171,7 @@ def test_a_job_whose_workers_are_killed_ends_failed_saying_its_counts_are_a_floo
         gone = before - sum(model.inventory(BUCKET).values())
 
     assert final.body["state"] == "failed", final.body
+    assert_documented("/purge/status", final.status, final.body)
     assert final.body["counts_exact"] is False
     assert "Runtime.ExitError" in final.body["message"]
     assert "at least" in final.body["message"]
