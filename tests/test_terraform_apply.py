@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import provider_calls
+from purge_api_document import document, operations
 from refresh_partner_data import config as refresh_config
 from stand_ins.aws_endpoint import LocalAws
 from stand_ins.local_account import ACCOUNT
@@ -97,16 +98,32 @@ def check_schedule(client: Any, outputs: dict[str, Any], *, timezone: str, state
     assert target["DeadLetterConfig"] == {"Arn": outputs["refresh_dead_letter_queue_arn"]}
 
 
-def check_api(client: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+def check_api(client: Any, outputs: dict[str, Any], *, api_key_required: bool = False) -> dict[str, Any]:
+    """The deployed API is the one docs/partner-api/openapi.yaml describes: the same paths and
+    methods, nothing else, each a proxy to the purge function; and its API key is one the
+    document's security allows."""
     api = client("apigateway")
     api_id = outputs["purge_rest_api_id"]
     routes = {r["path"]: r for r in api.get_resources(restApiId=api_id)["items"] if r["path"] != "/"}
-    assert set(routes) == {"/purge", "/purge/status"}
-    for route in routes.values():
-        assert set(route["resourceMethods"]) == {"POST"}
-        integration = api.get_integration(restApiId=api_id, resourceId=route["id"], httpMethod="POST")
-        assert integration["type"] == "AWS_PROXY"
-        assert outputs["purge_function_arn"] in integration["uri"]
+    assert {path: set(route["resourceMethods"]) for path, route in routes.items()} == operations()
+    for path, route in routes.items():
+        for method in operations()[path]:
+            deployed = api.get_method(restApiId=api_id, resourceId=route["id"], httpMethod=method)
+            assert deployed["apiKeyRequired"] is api_key_required
+            assert deployed["authorizationType"] == "NONE"
+            integration = deployed["methodIntegration"]
+            assert integration["type"] == "AWS_PROXY"
+            assert integration["httpMethod"] == "POST"
+            assert integration["timeoutInMillis"] == 29000
+            assert outputs["purge_function_arn"] in integration["uri"]
+    security = document()["security"]
+    assert ({"api_key": []} if api_key_required else {}) in security
+    assert document()["components"]["securitySchemes"]["api_key"] == {
+        **document()["components"]["securitySchemes"]["api_key"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+    }
     stage = api.get_stage(restApiId=api_id, stageName="v1")
     assert stage["deploymentId"]
     assert "$input" not in stage["accessLogSettings"]["format"]
@@ -114,10 +131,9 @@ def check_api(client: Any, outputs: dict[str, Any]) -> dict[str, Any]:
         client("lambda").get_policy(FunctionName=outputs["purge_function_name"])["Policy"]
     )
     source_arns = sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in permission["Statement"])
-    assert [arn.split(":")[-1] for arn in source_arns] == [
-        f"{api_id}/v1/POST/purge",
-        f"{api_id}/v1/POST/purge/status",
-    ]
+    assert [arn.split(":")[-1] for arn in source_arns] == sorted(
+        f"{api_id}/v1/{method}{path}" for path, methods in operations().items() for method in methods
+    )
     return {"api_id": api_id, "resource_id": routes["/purge"]["id"], "deployment_id": stage["deploymentId"]}
 
 
@@ -443,11 +459,8 @@ def options_scenario(aws: LocalAws, work: Path, dist: Path, both_applied: thread
         assert function["Configuration"]["KMSKeyArn"] == key_arn
     check_schedule(client, outputs, timezone="America/Sao_Paulo", state="DISABLED")
     assert client("scheduler").get_schedule(Name=outputs["refresh_schedule_name"])["KmsKeyArn"] == key_arn
-    api = check_api(client, outputs)
+    api = check_api(client, outputs, api_key_required=True)
     gateway = client("apigateway")
-    assert gateway.get_method(restApiId=api["api_id"], resourceId=api["resource_id"], httpMethod="POST")[
-        "apiKeyRequired"
-    ]
     (plan,) = gateway.get_usage_plans()["items"]
     assert plan["apiStages"] == [{"apiId": api["api_id"], "stage": "v1"}]
     assert gateway.get_api_key(apiKey=outputs["purge_api_key_id"])["enabled"]
