@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-dev-3.13
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv test lint format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check asl-validator pgserver lock-dev lock-checkov lock-mutation clean
+.PHONY: help venv test lint docs-check format package demo local bench mutation terraform-check terraform-test tf-fmt tf-docs checkov tf-static-check asl-validator pgserver lock-dev lock-checkov lock-mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,8 +35,12 @@ format: venv ## Format the Python code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+docs-check: venv ## The purge API's OpenAPI document is valid, and no relative link or anchor in the Markdown is dead
+	$(BIN)/openapi-spec-validator docs/partner-api/openapi.yaml
+	$(BIN)/python -m scripts.check_links
+
 PYTEST_WORKERS ?= 2
-test: lint terraform-check asl-validator pgserver ## Lint, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
+test: lint docs-check terraform-check asl-validator pgserver ## Lint, docs, Terraform (fmt, validate, terraform test), checkov, then pytest with branch coverage (>= 90%)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term
 
 PGSERVER_VENV := .venv-pgserver
