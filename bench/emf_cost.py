@@ -1,5 +1,6 @@
 """The cold-start cost of writing one EMF line: aws-lambda-powertools' Metrics against the small
-writer the functions use (functions/lambda_shared/metrics.py). README "Metrics" quotes it.
+writer the functions use (functions/lambda_shared/metrics.py). docs/deploy-and-operate.md
+("Metrics") quotes it.
 
 Each sample is a fresh interpreter as Lambda starts one (``-I -S``: only the code's own folders on
 the path), on this Python (3.13 in .venv, the Lambda runtime's version); it times the import and

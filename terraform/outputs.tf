@@ -168,7 +168,7 @@ output "log_group_names" {
 }
 
 output "alarm_names" {
-  description = "Names of the stack's CloudWatch alarms (notifying alarm_sns_topic_arns): each function's errors, the purge jobs', and a day that did not land (failure queue, delivery failures, the scheduler's dropped runs, each dataset's freshness and volume). README: the runbook."
+  description = "Names of the stack's CloudWatch alarms (notifying alarm_sns_topic_arns): each function's errors, the purge jobs', and a day that did not land (failure queue, delivery failures, the scheduler's dropped runs, each dataset's freshness and volume). The runbook: docs/deploy-and-operate.md."
   value = concat(
     compact([
       module.refresh_function.errors_alarm_name,

@@ -409,7 +409,7 @@ variable "purge_job_retention_days" {
 }
 
 variable "manage_api_gateway_cloudwatch_role" {
-  description = "Create an IAM role and set it as the account's API Gateway CloudWatch Logs role in this region, which the stage's logs need. One setting per account and region: true overwrites any role set there, and destroy resets it (provider 6.x) or leaves it naming the deleted role (5.x). false expects it set already (see the README)."
+  description = "Create an IAM role and set it as the account's API Gateway CloudWatch Logs role in this region, which the stage's logs need. One setting per account and region: true overwrites any role set there, and destroy resets it (provider 6.x) or leaves it naming the deleted role (5.x). false expects it set already (see docs/deploy-and-operate.md)."
   type        = bool
   default     = false
 }

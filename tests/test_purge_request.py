@@ -108,7 +108,7 @@ def test_oversize_body_is_rejected_before_decoding():
 
 
 def test_the_body_limit_is_the_documented_one_to_the_byte():
-    assert MAX_BODY_BYTES == 19_834  # README: the longest request, however escaped, plus 1 KiB.
+    assert MAX_BODY_BYTES == 19_834  # docs/partner-api: the longest request, however escaped, plus 1 KiB.
     assert MAX_BODY_CHARS == 26_448  # What base64 makes of 19,834 bytes.
     request = json.dumps({"bucket_name": "partner-data", "password": "pw"}).encode()
     exactly = request[:-1] + b" " * (MAX_BODY_BYTES - len(request)) + b"}"

@@ -392,7 +392,7 @@ def test_the_first_or_last_unescaped_quote(chunk, backslash_before, forward, fou
 
 
 def test_partner_text_is_shown_up_to_64_characters():
-    assert MAX_SHOWN_CHARS == 64  # README: "cut to 64 characters"
+    assert MAX_SHOWN_CHARS == 64  # docs/data-contract.md: "cut to 64 characters"
     assert shown("x" * 100) == '"' + "x" * 64 + '"… (36 more characters)'
 
 

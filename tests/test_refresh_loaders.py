@@ -5,13 +5,14 @@ server, from pgserver: stand_ins/postgres.py).
 
 The files are what the function uploads: the partner's JSON parsed by ijson as the function parses
 it, written by its spool. Null and the empty string stay apart in both loaders; U+0000 arrives as
-U+FFFD (README "The CSV files").
+U+FFFD (docs/data-contract.md).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -140,6 +141,30 @@ def test_postgresql_copy_reads_every_row_with_the_declared_types(files, postgres
         postgres.run(f'COPY "{dataset}" FROM STDIN WITH (FORMAT csv, HEADER true)', stream=file)
     loaded = postgres.run(f'SELECT * FROM "{dataset}" ORDER BY ctid')
     assert [tuple(row) for row in loaded] == expected(dataset)
+
+
+DATA_CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
+
+
+def contract_examples() -> list[str]:
+    """The SQL blocks of docs/data-contract.md: DuckDB's, then PostgreSQL's."""
+    return re.findall(r"```sql\n(.*?)```", DATA_CONTRACT.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_the_data_contracts_examples_load_the_files_as_written(files, postgres):
+    duckdb_example, postgres_example = contract_examples()
+    assert "'sale/2026-12-06.csv'" in duckdb_example
+    read = duckdb.sql(duckdb_example.replace("sale/2026-12-06.csv", str(files["sale"])).rstrip().rstrip(";"))
+    assert read.columns == list(column_types("sale"))
+    assert read.fetchall() == expected("sale")
+
+    create, copy = [statement.strip() for statement in postgres_example.split(";") if statement.strip()]
+    postgres.run("DROP TABLE IF EXISTS sale")
+    postgres.run(create)
+    with open(files["sale"], "rb") as file:
+        postgres.run(copy, stream=file)
+    loaded = postgres.run("SELECT * FROM sale ORDER BY ctid")
+    assert [tuple(row) for row in loaded] == expected("sale")
 
 
 def test_the_hostile_strings_are_all_there():

@@ -594,7 +594,7 @@ def test_a_zip_built_for_another_architecture_is_refused_with_the_fix(
 
 
 #: The top-level addresses of the module's resources, as a stack that applied terraform/ itself has
-#: them in its state (the README's upgrade note lists the same).
+#: them in its state (the upgrade note in docs/deploy-and-operate.md lists the same).
 TOP_LEVEL_ADDRESSES = (
     "module.data_bucket",
     "module.purge_password",
@@ -616,8 +616,8 @@ def test_a_stack_that_applied_terraform_itself_moves_under_a_module_call_replaci
     terraform_installed, endpoint, dist, tmp_path
 ):
     """Before terraform/ became a module, users applied it as their root, its provider inside it.
-    The README's upgrade note: moved blocks in a new root that calls the module, over the same
-    state, and the plan creates and destroys nothing."""
+    The upgrade note in docs/deploy-and-operate.md: moved blocks in a new root that calls the
+    module, over the same state, and the plan creates and destroys nothing."""
     module = tmp_path / "module"
     shutil.copytree(
         TERRAFORM, module, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "tests", "examples")

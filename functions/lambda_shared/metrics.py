@@ -7,8 +7,8 @@ namespace, the dimension sets, each metric's name and unit); each dimension and 
 also a top-level member, with its value.
 
 A small writer rather than aws-lambda-powertools' Metrics: on python3.13 its import cost about
-20 ms more at every cold start, and 2.2 MB more in each zip, for the same line (README "Metrics",
-bench/emf_cost.py).
+20 ms more at every cold start, and 2.2 MB more in each zip, for the same line
+(docs/deploy-and-operate.md, "Metrics"; bench/emf_cost.py).
 
 The namespace is the stack's (``METRICS_NAMESPACE``, set by Terraform). Every metric either
 function writes is in ``METRICS``, with its unit: the alarms and the dashboard are checked against

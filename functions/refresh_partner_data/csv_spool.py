@@ -1,8 +1,8 @@
 """JSON rows to one CSV file, in bounded memory and with one copy of the data on disk.
 
 Rows go to a spool file as they arrive, each with the columns known when it was written. The
-header is the dataset's declared columns, then every other key sorted by name (README "The CSV
-files": the columns do not move from one day to the next); the declared ones head the spool from
+header is the dataset's declared columns, then every other key sorted by name (docs/data-contract.md:
+the columns do not move from one day to the next); the declared ones head the spool from
 the start. When no other key turns up (the usual day) the spool is the CSV file, and
 ``whole_file()`` gives its path: the upload reads its parts from disk as they go, and memory stays
 flat whatever the size. Otherwise ``stream()`` reads the spooled rows back and writes them with

@@ -67,7 +67,7 @@ output "purge_jobs_table_name" {
 }
 
 output "alarm_names" {
-  description = "The stack's alarms: README's runbook says what each means and what to do."
+  description = "The stack's alarms: the runbook (docs/deploy-and-operate.md) says what each means and what to do."
   value       = module.partner_data.alarm_names
 }
 

@@ -16,11 +16,11 @@ locals {
     missing     = "notBreaching"
   }
 
-  # Each alarm: what it watches. One table, so that the tests and the README's runbook read the same.
+  # Each alarm: what it watches. One table, so that the tests and the runbook (docs/deploy-and-operate.md) read the same.
   alarms = merge(
     {
       "refresh-failure-queue" = {
-        description = "A refresh run that did not happen is in the failure queue ${var.failure_queue_name}: each message names its day. Read it, re-run the day (README runbook), then delete the message."
+        description = "A refresh run that did not happen is in the failure queue ${var.failure_queue_name}: each message names its day. Read it, re-run the day (runbook: docs/deploy-and-operate.md), then delete the message."
         namespace   = "AWS/SQS"
         metric      = "ApproximateNumberOfMessagesVisible"
         dimensions  = { QueueName = var.failure_queue_name }
@@ -52,7 +52,7 @@ locals {
     },
     {
       for dataset in var.datasets : "refresh-${dataset}-freshness" => {
-        description = "No export of ${dataset} was written in ${var.freshness_hours} hours (the schedule's run failed, was not delivered, or never ran). Re-run the day (README runbook)."
+        description = "No export of ${dataset} was written in ${var.freshness_hours} hours (the schedule's run failed, was not delivered, or never ran). Re-run the day (runbook: docs/deploy-and-operate.md)."
         namespace   = var.metrics_namespace
         metric      = "ExportsWritten"
         dimensions  = { Dataset = dataset }

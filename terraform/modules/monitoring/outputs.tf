@@ -1,5 +1,5 @@
 output "alarm_names" {
-  description = "Names of the alarms this module made, by what each watches (see the README's runbook)."
+  description = "Names of the alarms this module made, by what each watches (see the runbook in docs/deploy-and-operate.md)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
 }
 
