@@ -16,11 +16,19 @@ from lambda_shared import aws, parameters
 from scripts import package
 from stand_ins import moto_fixes
 from stand_ins.aws_endpoint import LocalAws
-from stand_ins.local_system import create_jobs_table
+from stand_ins.local_system import LocalSystem, create_jobs_table
 from stand_ins.local_terraform import terraform_available
 from stand_ins.s3_model import S3Model
 from stand_ins.state_machine_definition import definition
-from support import JOBS_TABLE, MODEL_BUCKET, REGION, STATE_MACHINE, PurgeJobs
+from support import (
+    ARCHIVE_OBJECTS,
+    ARCHIVE_PREFIXES,
+    JOBS_TABLE,
+    MODEL_BUCKET,
+    REGION,
+    STATE_MACHINE,
+    PurgeJobs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,6 +139,30 @@ def terraform_installed() -> None:
     if os.environ.get("REQUIRE_TERRAFORM") == "1":
         pytest.fail("terraform is not installed, and REQUIRE_TERRAFORM=1 requires it")
     pytest.skip("terraform is not installed: `make test` printed that the Terraform checks are skipped")
+
+
+def _local_stack(dist: Path, work: Path, *, inline_seconds: float | None) -> Iterator[LocalSystem]:
+    stack = LocalSystem(dist, work, terraform=False, inline_seconds=inline_seconds).start()
+    try:
+        stack.add_archive(prefixes=ARCHIVE_PREFIXES, objects_per_prefix=ARCHIVE_OBJECTS)
+        yield stack
+    finally:
+        stack.stop()
+
+
+# One stack at a time in a process: moto's Lambda has one runner (stand_ins/lambda_service.py).
+@pytest.fixture
+def inline_stack(dist, tmp_path) -> Iterator[LocalSystem]:
+    """The local stack (deployed directly, the partner API simulator, both functions from their
+    zips behind the API Gateway stand-in), its bucket holding an archive: a purge of it is done
+    inline, as a deployed stack does with a small bucket (200)."""
+    yield from _local_stack(dist, tmp_path, inline_seconds=None)
+
+
+@pytest.fixture
+def job_stack(dist, tmp_path) -> Iterator[LocalSystem]:
+    """The same, purging nothing inline: every purge is a job (202), another while it runs 409."""
+    yield from _local_stack(dist, tmp_path, inline_seconds=0)
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ __all__ = ["JOBS_TABLE", "STATE_MACHINE"]
 
 #: What an emptied bucket holds.
 EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+#: What the ``inline_stack`` and ``job_stack`` fixtures (conftest.py) put in the stack's bucket:
+#: objects under ``archive-0/``, ``archive-1/``, ...
+ARCHIVE_PREFIXES, ARCHIVE_OBJECTS = 3, 20
 #: The bucket the ``model`` fixture (conftest.py) creates in the model of S3.
 MODEL_BUCKET = "partner-data-model"
 

@@ -13,8 +13,6 @@ the test and thrown away with it. Bounded: a fixed number of examples per operat
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,29 +81,6 @@ def fuzz(
 
     send()
     return seen
-
-
-def start_stack(dist: Path, work_dir: Path, *, inline_seconds: float | None) -> LocalSystem:
-    stack = LocalSystem(dist, work_dir, terraform=False, inline_seconds=inline_seconds).start()
-    stack.add_archive(prefixes=2, objects_per_prefix=5)
-    return stack
-
-
-# One stack at a time in a process: moto's Lambda has one runner (stand_ins/lambda_service.py).
-@pytest.fixture
-def inline_stack(dist, tmp_path) -> Iterator[LocalSystem]:
-    """Purges inline, as a deployed stack does with a small bucket: 200."""
-    stack = start_stack(dist, tmp_path, inline_seconds=None)
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def job_stack(dist, tmp_path) -> Iterator[LocalSystem]:
-    """Purges nothing inline: every purge is a job (202), a second one while it runs 409."""
-    stack = start_stack(dist, tmp_path, inline_seconds=0)
-    yield stack
-    stack.stop()
 
 
 @pytest.mark.slow(seconds=15)

@@ -18,9 +18,10 @@ import pytest
 
 from scripts.demo import post
 from stand_ins.local_system import BUCKET, LocalSystem
+from support import ARCHIVE_OBJECTS, ARCHIVE_PREFIXES, EMPTY
 
 CLIENT = Path(__file__).resolve().parents[1] / "docs" / "partner-api" / "purge_client.py"
-EMPTY = {"versions": 0, "delete_markers": 0, "multipart_uploads": 0}
+ARCHIVE = ARCHIVE_PREFIXES * ARCHIVE_OBJECTS
 
 
 def load_client() -> Any:
@@ -33,26 +34,6 @@ def load_client() -> Any:
 purge_client = load_client()
 
 
-def stack_with_archive(dist: Path, work: Path, *, inline_seconds: float | None) -> LocalSystem:
-    stack = LocalSystem(dist, work, terraform=False, inline_seconds=inline_seconds).start()
-    stack.add_archive(prefixes=3, objects_per_prefix=20)
-    return stack
-
-
-@pytest.fixture
-def inline_stack(dist, tmp_path) -> Iterator[LocalSystem]:
-    stack = stack_with_archive(dist, tmp_path, inline_seconds=None)
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def job_stack(dist, tmp_path) -> Iterator[LocalSystem]:
-    stack = stack_with_archive(dist, tmp_path, inline_seconds=0)
-    yield stack
-    stack.stop()
-
-
 def client_of(stack: LocalSystem, lines: list[str], password: str | None = None) -> Any:
     return purge_client.PurgeClient(
         stack.purge_url, password or stack.password, poll_seconds=0.2, on_progress=lines.append
@@ -62,7 +43,7 @@ def client_of(stack: LocalSystem, lines: list[str], password: str | None = None)
 def test_a_purge_done_inline_returns_its_answer(inline_stack):
     lines: list[str] = []
     answer = client_of(inline_stack, lines).purge(BUCKET)
-    assert answer["deleted"]["versions"] == 60
+    assert answer["deleted"]["versions"] == ARCHIVE
     assert inline_stack.bucket_inventory() == EMPTY
     assert lines == []
 
@@ -71,10 +52,10 @@ def test_a_purge_that_continues_as_a_job_is_followed_to_its_end(job_stack):
     lines: list[str] = []
     answer = client_of(job_stack, lines).purge(BUCKET, "archive-")
     assert answer["state"] == "succeeded", answer
-    assert answer["deleted"] == {"versions": 60, "delete_markers": 0, "multipart_uploads": 0}
+    assert answer["deleted"] == {"versions": ARCHIVE, "delete_markers": 0, "multipart_uploads": 0}
     assert answer["prefix"] == "archive-"
     assert lines[0] == f"purge continues as job {answer['job_id']}"
-    assert lines[-1].startswith(f"job {answer['job_id']}: succeeded, 60 versions")
+    assert lines[-1].startswith(f"job {answer['job_id']}: succeeded, {ARCHIVE} versions")
     assert job_stack.bucket_inventory() == EMPTY
 
 
@@ -110,7 +91,7 @@ def test_the_command_purges_with_the_password_from_the_environment(inline_stack)
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["deleted"]["versions"] == 60
+    assert json.loads(done.stdout)["deleted"]["versions"] == ARCHIVE
     refused = subprocess.run(
         [sys.executable, str(CLIENT), inline_stack.purge_url, "not-allowed-bucket"],
         capture_output=True,
