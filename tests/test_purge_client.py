@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from scripts.demo import post
-from stand_ins.local_system import BUCKET, LocalSystem
+from stand_ins.local_system import BUCKET, PURGE_FUNCTION, LocalSystem
 from support import ARCHIVE_OBJECTS, ARCHIVE_PREFIXES, EMPTY
 
 CLIENT = Path(__file__).resolve().parents[1] / "docs" / "partner-api" / "purge_client.py"
@@ -78,6 +80,23 @@ def test_a_wrong_password_is_refused_and_deletes_nothing(inline_stack):
         client_of(inline_stack, [], password="wrong password").purge(BUCKET)
     assert (refused.value.status, refused.value.answer) == (401, {"message": "Unauthorized"})
     assert inline_stack.bucket_inventory() == before
+
+
+def test_the_answers_request_id_finds_the_functions_log_line(inline_stack):
+    """What the partner doc tells partners to quote: the x-amzn-RequestId of an answer is the
+    request_id of the function's line for that request."""
+    request = urllib.request.Request(
+        inline_stack.purge_url,
+        data=json.dumps({"bucket_name": BUCKET, "password": "wrong password"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=30)
+    request_id = answer.value.headers["x-amzn-RequestId"]
+    lines = (inline_stack.log_dir / f"{PURGE_FUNCTION}.log").read_text().splitlines()
+    (line,) = [json.loads(line) for line in lines if request_id in line]
+    assert (line["request_id"], line["status"], line["outcome"]) == (request_id, 401, "unauthorized")
 
 
 def test_the_command_purges_with_the_password_from_the_environment(inline_stack):
