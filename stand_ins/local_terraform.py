@@ -22,6 +22,8 @@ from stand_ins.local_account import CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = ROOT / "terraform"
+#: The purge API's OpenAPI document, which terraform/main.tf reads (its purge_api_document output).
+API_DOCUMENT = Path("docs", "partner-api", "openapi.yaml")
 EXAMPLES_DIR = TERRAFORM_DIR / "examples"
 #: The examples' call of the module: its outputs are the ``partner_data`` output.
 MODULE_CALL = "partner_data"
@@ -109,6 +111,9 @@ class LocalTerraform:
         AWS request and answer it made, with its service, operation and resource type)."""
         copy = work_dir / "terraform"
         shutil.copytree(TERRAFORM_DIR, copy, ignore=COPY_IGNORES)
+        # The module reads the purge API's OpenAPI document beside it, as a git source has it.
+        (work_dir / API_DOCUMENT.parent).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / API_DOCUMENT, work_dir / API_DOCUMENT)
         if not (copy / "examples" / example).is_dir():
             raise FileNotFoundError(f"terraform/examples has no {example}")
         self._point_at(endpoint, copy / "examples" / example, secrets, provider_log)

@@ -343,3 +343,20 @@ module "purge_api" {
   # The stage's logging needs the account's role in place first, when this stack sets it.
   depends_on = [module.api_gateway_cloudwatch_role]
 }
+
+locals {
+  # The purge API's OpenAPI document, made this stack's: its stage as the server, its path, its API
+  # key required or not. Null where the module was copied without the repository's docs/.
+  purge_api_document_file = "${path.module}/../docs/partner-api/openapi.yaml"
+  purge_api_document_source = (
+    fileexists(local.purge_api_document_file) ? yamldecode(file(local.purge_api_document_file)) : null
+  )
+  purge_api_document = local.purge_api_document_source == null ? null : merge(local.purge_api_document_source, {
+    servers = [{ url = module.purge_api.stage_url, description = "The stack's stage." }]
+    paths = {
+      for path, item in local.purge_api_document_source.paths :
+      "/${var.purge_path}${trimprefix(path, "/purge")}" => item
+    }
+    security = var.purge_require_api_key ? [{ api_key = [] }] : [{}]
+  })
+}

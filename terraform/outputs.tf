@@ -8,6 +8,11 @@ output "purge_status_url" {
   value       = module.purge_api.status_url
 }
 
+output "purge_api_document" {
+  description = "The purge API's OpenAPI document (JSON) with this stack's URL, path and API key setting, for partners: `terraform output -raw purge_api_document > openapi.json`. Null when the module was copied without the repository's docs/."
+  value       = local.purge_api_document == null ? null : jsonencode(local.purge_api_document)
+}
+
 output "purge_rest_api_id" {
   description = "ID of the purge REST API."
   value       = module.purge_api.rest_api_id

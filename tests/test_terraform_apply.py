@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 
 import provider_calls
 from purge_api_document import document, operations
@@ -118,6 +119,16 @@ def check_api(client: Any, outputs: dict[str, Any], *, api_key_required: bool = 
             assert outputs["purge_function_arn"] in integration["uri"]
     security = document()["security"]
     assert ({"api_key": []} if api_key_required else {}) in security
+    # The stack's own copy of the document, for partners: its URL, its API key setting.
+    stack_document = json.loads(outputs["purge_api_document"])
+    validate(stack_document)
+    assert stack_document == {
+        **document(),
+        "servers": [
+            {"url": outputs["purge_endpoint_url"].removesuffix("/purge"), "description": "The stack's stage."}
+        ],
+        "security": [{"api_key": []} if api_key_required else {}],
+    }
     assert document()["components"]["securitySchemes"]["api_key"] == {
         **document()["components"]["securitySchemes"]["api_key"],
         "type": "apiKey",

@@ -73,6 +73,16 @@ run "defaults" {
     )
     error_message = "The outputs name the bucket's, the table's, the parameter's, the worker's and the API's ARNs, and the queue."
   }
+
+  assert {
+    condition = (
+      keys(jsondecode(output.purge_api_document).paths) == ["/purge", "/purge/status"] &&
+      jsondecode(output.purge_api_document).security == [{}] &&
+      jsondecode(output.purge_api_document).servers[0].url == trimsuffix(output.purge_endpoint_url, "/purge") &&
+      jsondecode(output.purge_api_document).components == yamldecode(file("../docs/partner-api/openapi.yaml")).components
+    )
+    error_message = "The purge API's document is docs/partner-api/openapi.yaml with the stack's stage as its server, no API key."
+  }
   assert {
     condition = (
       keys(output.role_arns) == ["api_gateway_cloudwatch", "purge", "purge_job", "purge_worker", "refresh", "refresh_schedule"] &&

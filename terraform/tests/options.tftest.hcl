@@ -65,11 +65,20 @@ run "api_key_and_source_ip_allowlist" {
   variables {
     purge_require_api_key      = true
     purge_allowed_source_cidrs = ["203.0.113.0/24"]
+    purge_path                 = "erase"
   }
 
   assert {
     condition     = output.purge_api_key_id != null
     error_message = "Requiring an API key must create one for the partner."
+  }
+
+  assert {
+    condition = (
+      keys(jsondecode(output.purge_api_document).paths) == ["/erase", "/erase/status"] &&
+      jsondecode(output.purge_api_document).security == [{ api_key = [] }]
+    )
+    error_message = "The purge API's document must name the stack's path and require its API key."
   }
 }
 

@@ -11,6 +11,11 @@ output "purge_status_url" {
   value       = module.partner_data.purge_status_url
 }
 
+output "purge_api_document" {
+  description = "The purge API's OpenAPI document with this stack's URL, for partners: terraform output -raw purge_api_document > openapi.json"
+  value       = module.partner_data.purge_api_document
+}
+
 output "purge_rest_api_id" {
   description = "ID of the purge REST API."
   value       = module.partner_data.purge_rest_api_id

@@ -1,3 +1,8 @@
+output "stage_url" {
+  description = "URL of the stage: the base of every route."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
 output "endpoint_url" {
   description = "URL to POST purge requests to."
   value       = "${aws_api_gateway_stage.this.invoke_url}/${var.path_part}"
