@@ -3,8 +3,8 @@
 ``POST /<stage>/<path>`` and ``POST /<stage>/<path>/status`` (the two routes terraform/modules/
 purge_api deploys) become proxy events (resource, headers, source IP, request id, body, base64
 flag) for the function, and the function's ``{statusCode, headers, body}`` the HTTP response.
-Anything else gets what API Gateway answers for an unmapped route (403 "Missing Authentication
-Token"); a function error gets API Gateway's 502.
+Anything else, any other method included, gets what API Gateway answers for an unmapped route
+(403 "Missing Authentication Token"); a function error gets API Gateway's 502.
 """
 
 from __future__ import annotations
@@ -72,17 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:
-        self._route("POST")
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_PUT(self) -> None:
-        self._route("PUT")
-
-    def do_DELETE(self) -> None:
-        self._route("DELETE")
+    def __getattr__(self, name: str) -> Any:
+        """``do_<METHOD>`` for every method: API Gateway answers any method, the ones the API
+        does not define with its 403."""
+        if name.startswith("do_") and name[3:].isupper():
+            return lambda: self._route(name[3:])
+        raise AttributeError(name)
 
     def _route(self, method: str) -> None:
         gateway = self.server.gateway
@@ -93,9 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         resource = gateway.resource(self.path.split("?", 1)[0])
         if resource is None or method != "POST":
-            self._reply(
-                403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
-            )
+            body = b"" if method == "HEAD" else b'{"message":"Missing Authentication Token"}'
+            self._reply(403, {"Content-Type": "application/json"}, body)
             return
         request_id = str(uuid.uuid4())
         event = proxy_event(

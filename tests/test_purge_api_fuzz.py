@@ -7,7 +7,8 @@ schema, its content type and documented headers; a request the document calls va
 refused as malformed (400), and one it calls invalid always is. The right password goes only into
 requests the document calls valid, and the only bucket it may purge is the stack's own, created for
 the test and thrown away with it. Bounded: a fixed number of examples per operation, derandomized
-(the same requests every run).
+(the same requests every run), and schemathesis' coverage cases (each limit at and past its edge,
+each other method and content type), once each.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CONFIG = {
     }
 }
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+#: The password of the document's request examples, which the coverage cases start from.
+EXAMPLE_PASSWORD = "correct-horse-battery-staple"
 
 
 def load_schema(raw: dict[str, Any] | None = None) -> Any:
@@ -104,6 +107,36 @@ def test_generated_purge_jobs_and_status_requests_get_documented_answers(job_sta
     assert {202, 401, 403, 409} <= set(purges), purges
     assert {200, 401, 404} <= set(statuses), statuses
     assert set(malformed) == {400}, malformed
+
+
+def boundary_cases(schema: Any, stack: LocalSystem, path: str) -> Counter[tuple[str, int]]:
+    """Schemathesis' coverage cases of ``path``: each limit at and past its edge, each wrong type,
+    each missing or unknown field, each other method and content type, once. The documented
+    examples' password becomes the right one, except where the password is what is tested."""
+    base_url = stack.purge_url.rsplit("/", 1)[0]
+    operation = schema[path]["POST"]
+    seen: Counter[tuple[str, int]] = Counter()
+    for case in schema.iter_coverage_cases(
+        operation,
+        generation_modes=list(MODES),
+        generation_config=schema.config.generation_for(operation=operation),
+    ):
+        mode = case.meta.generation.mode
+        if mode is GenerationMode.POSITIVE and case.body.get("password") == EXAMPLE_PASSWORD:
+            case.body["password"] = stack.password
+        response = case.call_and_validate(base_url=base_url, timeout=60)
+        seen[mode.value, response.status_code] += 1
+    return seen
+
+
+def test_boundary_cases_get_documented_answers(inline_stack):
+    schema = load_schema()
+    purges = boundary_cases(schema, inline_stack, "/purge")
+    statuses = boundary_cases(schema, inline_stack, "/purge/status")
+    # The right password on the stack's bucket at each limit: purged (200); a bucket name at its
+    # limits is another bucket (403); past a limit: 400; another method: API Gateway's 403.
+    assert {("positive", 200), ("positive", 403), ("negative", 400), ("negative", 403)} <= set(purges), purges
+    assert {("positive", 404), ("negative", 400), ("negative", 403)} <= set(statuses), statuses
 
 
 def test_a_document_that_disagrees_with_the_function_fails_the_check(inline_stack):
