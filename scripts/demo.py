@@ -230,6 +230,14 @@ def curl_command(stack: LocalSystem) -> str:
     return f"curl -sS -X POST {stack.purge_url} -H 'Content-Type: application/json' -d {shlex.quote(payload)}"
 
 
+def client_command(stack: LocalSystem) -> str:
+    """The partner's Python client (docs/partner-api/purge_client.py) purging the stack's bucket."""
+    return (
+        f"PURGE_PASSWORD={shlex.quote(stack.password)} python3 docs/partner-api/purge_client.py"
+        f" {stack.purge_url} {stack.bucket}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where `make package` put the zips")
@@ -294,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
                     narrator.say(f"  AWS       AWS_ENDPOINT_URL={stack.endpoint} (any credentials)")
                     narrator.say(f"  logs      {stack.log_dir}")
                     narrator.say(f"  try       {curl_command(stack)}")
+                    narrator.say(f"  or        {client_command(stack)}")
+                    narrator.say(
+                        "  docs      docs/partner-api/README.md (every answer; the OpenAPI document)"
+                    )
                     narrator.say("ready")
                     wait_for_interrupt()
         except DemoFailed as failure:

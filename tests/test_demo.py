@@ -142,6 +142,17 @@ def test_keep_leaves_the_stack_up_for_curl_until_ctrl_c(dist):
         status, body = post(url, json.loads(shlex.split(payload)[0]))
         assert status == 200, body
         assert json.loads(body)["deleted"]["versions"] == 6  # The refresh, then its re-run.
+        client = re.search(r"or\s+(PURGE_PASSWORD=.*)", output)[1]
+        # The printed command as a user pastes it: the shell reads its quoting and its variable.
+        purged = subprocess.run(  # noqa: S602
+            client, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert purged.returncode == 0, purged.stderr
+        assert json.loads(purged.stdout)["deleted"] == {
+            "versions": 0,
+            "delete_markers": 0,
+            "multipart_uploads": 0,
+        }
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
