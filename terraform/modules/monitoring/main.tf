@@ -104,88 +104,72 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 locals {
   deleted_metrics = ["PurgeVersionsDeleted", "PurgeDeleteMarkersDeleted", "PurgeUploadsAborted"]
 
+  # The charts, in reading order: two a row, each half the dashboard's width.
+  charts = [
+    {
+      title   = "Rows written per dataset per day"
+      stat    = "Sum"
+      period  = 86400
+      metrics = [for dataset in var.datasets : [var.metrics_namespace, "ExportRows", "Dataset", dataset]]
+    },
+    {
+      title  = "Exports written and failed"
+      stat   = "Sum"
+      period = 3600
+      metrics = concat(
+        [for dataset in var.datasets : [var.metrics_namespace, "ExportsWritten", "Dataset", dataset]],
+        [for dataset in var.datasets : [var.metrics_namespace, "ExportsFailed", "Dataset", dataset]],
+      )
+    },
+    {
+      title  = "Export size and time"
+      stat   = "Maximum"
+      period = 3600
+      metrics = concat(
+        [for dataset in var.datasets : [var.metrics_namespace, "ExportBytes", "Dataset", dataset]],
+        [for dataset in var.datasets : [var.metrics_namespace, "ExportSeconds", "Dataset", dataset, { yAxis = "right" }]],
+      )
+    },
+    {
+      title  = "Purges: entries deleted, by kind"
+      stat   = "Sum"
+      period = 3600
+      metrics = concat(
+        [for metric in local.deleted_metrics : [var.metrics_namespace, metric, "Mode", "inline"]],
+        [for metric in local.deleted_metrics : [var.metrics_namespace, metric, "Mode", "job"]],
+      )
+    },
+    {
+      title  = "Purges: how they ended, and how long they took"
+      stat   = "Sum"
+      period = 3600
+      metrics = concat(
+        [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgesSucceeded", "Mode", mode]],
+        [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgesFailed", "Mode", mode]],
+        [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgeSeconds", "Mode", mode, { stat = "Maximum", yAxis = "right" }]],
+      )
+    },
+    {
+      title  = "Purge jobs (Step Functions)"
+      stat   = "Sum"
+      period = 3600
+      metrics = [for metric in ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"] :
+        ["AWS/States", metric, "StateMachineArn", var.purge_state_machine_arn]
+      ]
+    },
+  ]
+  chart_width  = 12
+  chart_height = 6
+
   metric_widgets = [
-    {
-      type = "metric", x = 0, y = 0, width = 12, height = 6
-      properties = {
-        title   = "Rows written per dataset per day"
-        region  = var.region
-        view    = "timeSeries"
-        stat    = "Sum"
-        period  = 86400
-        metrics = [for dataset in var.datasets : [var.metrics_namespace, "ExportRows", "Dataset", dataset]]
-      }
-    },
-    {
-      type = "metric", x = 12, y = 0, width = 12, height = 6
-      properties = {
-        title  = "Exports written and failed"
-        region = var.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 3600
-        metrics = concat(
-          [for dataset in var.datasets : [var.metrics_namespace, "ExportsWritten", "Dataset", dataset]],
-          [for dataset in var.datasets : [var.metrics_namespace, "ExportsFailed", "Dataset", dataset]],
-        )
-      }
-    },
-    {
-      type = "metric", x = 0, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Export size and time"
-        region = var.region
-        view   = "timeSeries"
-        stat   = "Maximum"
-        period = 3600
-        metrics = concat(
-          [for dataset in var.datasets : [var.metrics_namespace, "ExportBytes", "Dataset", dataset]],
-          [for dataset in var.datasets : [var.metrics_namespace, "ExportSeconds", "Dataset", dataset, { yAxis = "right" }]],
-        )
-      }
-    },
-    {
-      type = "metric", x = 12, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Purges: entries deleted, by kind"
-        region = var.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 3600
-        metrics = concat(
-          [for metric in local.deleted_metrics : [var.metrics_namespace, metric, "Mode", "inline"]],
-          [for metric in local.deleted_metrics : [var.metrics_namespace, metric, "Mode", "job"]],
-        )
-      }
-    },
-    {
-      type = "metric", x = 0, y = 12, width = 12, height = 6
-      properties = {
-        title  = "Purges: how they ended, and how long they took"
-        region = var.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 3600
-        metrics = concat(
-          [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgesSucceeded", "Mode", mode]],
-          [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgesFailed", "Mode", mode]],
-          [for mode in ["inline", "job"] : [var.metrics_namespace, "PurgeSeconds", "Mode", mode, { stat = "Maximum", yAxis = "right" }]],
-        )
-      }
-    },
-    {
-      type = "metric", x = 12, y = 12, width = 12, height = 6
-      properties = {
-        title  = "Purge jobs (Step Functions)"
-        region = var.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 3600
-        metrics = [for metric in ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"] :
-          ["AWS/States", metric, "StateMachineArn", var.purge_state_machine_arn]
-        ]
-      }
-    },
+    for index, chart in local.charts : {
+      type       = "metric"
+      x          = (index % 2) * local.chart_width
+      y          = floor(index / 2) * local.chart_height
+      width      = local.chart_width
+      height     = local.chart_height
+      properties = merge({ region = var.region, view = "timeSeries" }, chart)
+    }
   ]
 
   # Every metric of the functions' own namespace that an alarm or a widget reads: each must be one
@@ -200,7 +184,7 @@ resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
   dashboard_body = jsonencode({
     widgets = concat(local.metric_widgets, [{
-      type = "alarm", x = 0, y = 18, width = 24, height = 4
+      type = "alarm", x = 0, y = ceil(length(local.charts) / 2) * local.chart_height, width = 2 * local.chart_width, height = 4
       properties = {
         title  = "Alarms"
         alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], var.alarm_arns)
