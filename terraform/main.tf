@@ -79,15 +79,18 @@ locals {
     },
   ]
 
+  # The daily files: each dataset's folder of the data bucket.
+  export_object_arns = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]
+
   refresh_statements = concat(
     [{
       sid       = "WriteDailyExports"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-      resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]
+      resources = local.export_object_arns
       }, {
       sid       = "SkipExportsARetryAlreadyWrote" # HeadObject of a day's file: its metadata names the invocation.
       actions   = ["s3:GetObject"]
-      resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]
+      resources = local.export_object_arns
     }],
     var.partner_api_token_enabled ? [{
       sid       = "ReadPartnerApiToken"
