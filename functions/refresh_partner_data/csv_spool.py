@@ -364,9 +364,13 @@ def _next_batch(rows: Iterator[Any], position: Callable[[], int] | None) -> list
     return batch
 
 
-def _values_getter(names: list[str]) -> Any:
-    """A function giving a row's values for ``names`` (two or more), in order, as a tuple."""
-    return itemgetter(*names)
+def _values_getter(keys: list[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the values at ``keys`` (of a row, or of a row's fields), in order, as a
+    tuple, however many keys there are (``itemgetter`` of one key gives the value alone)."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda values: (values[key],)
+    return itemgetter(*keys)
 
 
 def _unencodable(row_number: int) -> RowError:
@@ -396,7 +400,7 @@ def _rewritten(header: str, spool: BinaryIO, order: list[int], *, skip_first: bo
     column was found is short: its missing fields are null). ``skip_first``: the spool starts with
     an outdated header."""
     width = len(order)
-    pick = itemgetter(*order) if width > 1 else (lambda values: (values[order[0]],))
+    pick = _values_getter(order)
     csv.field_size_limit(sys.maxsize)  # A field is as long as the partner made it (MAX_FIELD_BYTES).
     text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
     out = io.StringIO()
