@@ -101,27 +101,35 @@ def links(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def dead_links(files: list[Path], root: Path) -> list[DeadLink]:
+def links_in(files: list[Path]) -> list[tuple[Path, int, str]]:
+    """Every link of ``files``: the file, the line and the target."""
+    return [
+        (file, number, target) for file in files for number, target in links(file.read_text(encoding="utf-8"))
+    ]
+
+
+def dead_links(found: list[tuple[Path, int, str]], root: Path) -> list[DeadLink]:
+    """The links of ``found`` (``links_in``) that reach no file in ``root``, or no heading."""
     dead = []
+    inside = root.resolve()
     cache: dict[Path, set[str]] = {}
-    for file in files:
-        for number, target in links(file.read_text(encoding="utf-8")):
-            if not target or target.startswith(EXTERNAL):
-                continue
-            path_part, _, anchor = target.partition("#")
-            destination = (file.parent / unquote(path_part)).resolve() if path_part else file
-            where = file.relative_to(root)
-            if not destination.exists():
-                dead.append(DeadLink(where, number, target, "no such file"))
-                continue
-            if root.resolve() not in (destination, *destination.parents):
-                dead.append(DeadLink(where, number, target, "outside the repository"))
-                continue
-            if anchor and destination.suffix == ".md":
-                if destination not in cache:
-                    cache[destination] = anchors(destination.read_text(encoding="utf-8"))
-                if unquote(anchor) not in cache[destination]:
-                    dead.append(DeadLink(where, number, target, "no such heading"))
+    for file, number, target in found:
+        if not target or target.startswith(EXTERNAL):
+            continue
+        path_part, _, anchor = target.partition("#")
+        destination = (file.parent / unquote(path_part)).resolve() if path_part else file
+        where = file.relative_to(root)
+        if not destination.exists():
+            dead.append(DeadLink(where, number, target, "no such file"))
+            continue
+        if inside not in (destination, *destination.parents):
+            dead.append(DeadLink(where, number, target, "outside the repository"))
+            continue
+        if anchor and destination.suffix == ".md":
+            if destination not in cache:
+                cache[destination] = anchors(destination.read_text(encoding="utf-8"))
+            if unquote(anchor) not in cache[destination]:
+                dead.append(DeadLink(where, number, target, "no such heading"))
     return dead
 
 
@@ -130,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT)
     args = parser.parse_args(argv)
     files = markdown_files(args.root)
-    dead = dead_links(files, args.root)
+    found = links_in(files)
+    dead = dead_links(found, args.root)
     for link in dead:
         print(f"dead link: {link}", file=sys.stderr)
-    count = sum(len(links(file.read_text(encoding="utf-8"))) for file in files)
-    print(f"links: {count} in {len(files)} Markdown files, {len(dead)} dead")
+    print(f"links: {len(found)} in {len(files)} Markdown files, {len(dead)} dead")
     return 1 if dead else 0
 
 

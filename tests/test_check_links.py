@@ -51,7 +51,7 @@ def test_dead_files_and_anchors_are_found_and_nothing_else(tmp_path, capsys):
             "docs/guide.md": "# Guide\n\n## Setting up\n\n[back](../README.md#usage) [self](#no-such)\n",
         },
     )
-    dead = check_links.dead_links(check_links.markdown_files(root), root)
+    dead = check_links.dead_links(check_links.links_in(check_links.markdown_files(root)), root)
     assert sorted((str(link.file), link.line, link.target, link.why) for link in dead) == [
         ("README.md", 9, "docs/guide.md#tearing-down", "no such heading"),
         ("README.md", 9, "docs/missing.md", "no such file"),
@@ -65,7 +65,7 @@ def test_dead_files_and_anchors_are_found_and_nothing_else(tmp_path, capsys):
 def test_a_link_out_of_the_repository_is_dead(tmp_path):
     root = repository(tmp_path / "repo", {"README.md": "[up](../outside.md)\n"})
     (tmp_path / "outside.md").write_text("# Outside\n")
-    (dead,) = check_links.dead_links(check_links.markdown_files(root), root)
+    (dead,) = check_links.dead_links(check_links.links_in(check_links.markdown_files(root)), root)
     assert dead.why == "outside the repository"
 
 
@@ -73,4 +73,4 @@ def test_this_repositorys_markdown_has_no_dead_link():
     files = check_links.markdown_files(ROOT)
     assert ROOT / "README.md" in files
     assert ROOT / "docs" / "partner-api" / "README.md" in files
-    assert check_links.dead_links(files, ROOT) == []
+    assert check_links.dead_links(check_links.links_in(files), ROOT) == []
