@@ -45,8 +45,19 @@ def response_schema(path: str, status: int, method: str = "post") -> dict[str, A
     return response["content"]["application/json"]["schema"]
 
 
+def examples_of(content: dict[str, Any]) -> list[Any]:
+    """The example values of a media type: its ``examples``' and its ``example``."""
+    values = [example["value"] for example in content.get("examples", {}).values()]
+    return values + ([content["example"]] if "example" in content else [])
+
+
+def validate_against(schema: dict[str, Any], instance: Any) -> None:
+    """Raises ValidationError unless ``instance`` is what ``schema``, a part of the document, says."""
+    # The references are to the document's components: the schema is validated as their sibling.
+    with_components = {**schema, "components": document()["components"]}
+    OAS30Validator(with_components, format_checker=OAS30Validator.FORMAT_CHECKER).validate(instance)
+
+
 def assert_documented(path: str, status: int, body: Any, method: str = "post") -> None:
     """``body`` is what the document says ``method path`` answers with ``status``."""
-    # The references are to the document's components: the schema is validated as their sibling.
-    schema = {**response_schema(path, status, method), "components": document()["components"]}
-    OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER).validate(body)
+    validate_against(response_schema(path, status, method), body)

@@ -10,19 +10,22 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from jsonschema import ValidationError
-from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from lambda_shared.s3_names import is_valid_bucket_name
-from purge_api_document import assert_documented, document, documented_statuses, operations, resolved
+from purge_api_document import (
+    assert_documented,
+    document,
+    documented_statuses,
+    examples_of,
+    operations,
+    resolved,
+    validate_against,
+)
 from purge_bucket.api import request as purge_request
 from purge_bucket.api import responses
 
 SCHEMAS = document()["components"]["schemas"]
-
-
-def schema_named(name: str) -> dict[str, Any]:
-    return {**SCHEMAS[name], "components": document()["components"]}
 
 
 def test_the_document_is_valid_openapi():
@@ -36,12 +39,11 @@ def test_the_document_describes_the_two_routes_the_module_deploys():
 def test_every_request_example_is_a_valid_request():
     for path, item in document()["paths"].items():
         content = item["post"]["requestBody"]["content"]["application/json"]
-        examples = [e["value"] for e in content.get("examples", {}).values()]
-        examples += [content["example"]] if "example" in content else []
+        examples = examples_of(content)
         assert examples, f"{path} has no request example"
         name = content["schema"]["$ref"].rsplit("/", 1)[1]
         for value in examples:
-            OAS30Validator(schema_named(name)).validate(value)
+            validate_against(SCHEMAS[name], value)
             parsed = purge_request.parse_request(value)
             assert type(parsed).__name__ == name
 
@@ -50,10 +52,7 @@ def test_every_response_example_matches_its_status_schema():
     checked = 0
     for path, item in document()["paths"].items():
         for status, response in item["post"]["responses"].items():
-            content = resolved(response)["content"]["application/json"]
-            values = [e["value"] for e in content.get("examples", {}).values()]
-            values += [content["example"]] if "example" in content else []
-            for value in values:
+            for value in examples_of(resolved(response)["content"]["application/json"]):
                 assert_documented(path, int(status), value)
                 checked += 1
     assert checked >= 20
