@@ -40,9 +40,14 @@ class LocalApiGateway(BackgroundServer):
         super().__init__(server, "local-apigw")
 
     @property
-    def url(self) -> str:
+    def stage_url(self) -> str:
+        """The stage's URL: the base of every route (the OpenAPI document's server)."""
         host, port = self.address
-        return f"http://{host}:{port}/{self.stage}/{self.path}"
+        return f"http://{host}:{port}/{self.stage}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.stage_url}/{self.path}"
 
     @property
     def status_url(self) -> str:

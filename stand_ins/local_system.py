@@ -180,6 +180,11 @@ class LocalSystem:
         return self.gateway.url
 
     @property
+    def stage_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.stage_url
+
+    @property
     def status_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.status_url

@@ -61,8 +61,7 @@ def test_refresh_then_purge_through_the_http_endpoint(dist, tmp_path):
 
 def test_the_gateway_answers_like_api_gateway_off_the_route(dist, tmp_path):
     with LocalSystem(dist, tmp_path, volume=VOLUME, terraform=False) as stack:
-        base = stack.purge_url.rsplit("/", 2)[0]
-        for method, url in (("GET", stack.purge_url), ("POST", f"{base}/v1/other")):
+        for method, url in (("GET", stack.purge_url), ("POST", f"{stack.stage_url}/other")):
             request = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
             with pytest.raises(urllib.error.HTTPError) as caught:
                 urllib.request.urlopen(request, timeout=10)
