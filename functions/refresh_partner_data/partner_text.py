@@ -15,8 +15,8 @@ MAX_SHOWN_CHARS = 64
 
 def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """``text`` quoted and escaped, cut to ``limit`` characters with how many more there were."""
-    cut = json.dumps(text[:limit], ensure_ascii=True)
-    return cut if len(text) <= limit else f"{cut}… ({len(text) - limit:,} more characters)"
+    quoted = json.dumps(text[:limit], ensure_ascii=True)
+    return quoted if len(text) <= limit else f"{quoted}… ({len(text) - limit:,} more characters)"
 
 
 def cut(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
