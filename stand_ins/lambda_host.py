@@ -162,7 +162,7 @@ class LambdaProcess:
             process.stdin.write(json.dumps(event) + "\n")
             process.stdin.flush()
         except BrokenPipeError:
-            raise RuntimeError(f"the handler process exited (status {process.wait()})") from None
+            raise HandlerProcessExited(process.wait()) from None
         line = process.stdout.readline()
         if not line:
             raise HandlerProcessExited(process.wait())
