@@ -99,38 +99,25 @@ def test_the_answers_request_id_finds_the_functions_log_line(inline_stack):
     assert (line["request_id"], line["status"], line["outcome"]) == (request_id, 401, "unauthorized")
 
 
+def run_client(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The client's command, as a partner runs it."""
+    return subprocess.run(
+        [sys.executable, str(CLIENT), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
 def test_the_command_purges_with_the_password_from_the_environment(inline_stack):
     environment = {**os.environ, "PURGE_PASSWORD": inline_stack.password}
-    done = subprocess.run(
-        [sys.executable, str(CLIENT), inline_stack.purge_url, BUCKET, "--prefix", "archive-"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    done = run_client(inline_stack.purge_url, BUCKET, "--prefix", "archive-", env=environment)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["deleted"]["versions"] == ARCHIVE
-    refused = subprocess.run(
-        [sys.executable, str(CLIENT), inline_stack.purge_url, "not-allowed-bucket"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    refused = run_client(inline_stack.purge_url, "not-allowed-bucket", env=environment)
     assert refused.returncode == 2
     assert json.loads(refused.stderr) == {"message": "This bucket may not be purged"}
     for output in (done.stdout, done.stderr, refused.stdout, refused.stderr):
         assert inline_stack.password not in output
-    no_password = subprocess.run(
-        [sys.executable, str(CLIENT), inline_stack.purge_url, BUCKET],
-        capture_output=True,
-        text=True,
-        env={key: value for key, value in os.environ.items() if key != "PURGE_PASSWORD"},
-        timeout=60,
-        check=False,
-    )
+    without = {key: value for key, value in os.environ.items() if key != "PURGE_PASSWORD"}
+    no_password = run_client(inline_stack.purge_url, BUCKET, env=without)
     assert no_password.returncode == 2
     assert "set PURGE_PASSWORD" in no_password.stderr
 
