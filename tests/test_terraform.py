@@ -520,11 +520,14 @@ def test_refresh_role_allows_exactly_what_the_refresh_handler_calls(s3, ssm, mon
 
 
 def test_the_refresh_role_may_write_only_under_the_dataset_prefixes():
-    expression = root_locals()["refresh_statements"]
+    found = root_locals()
     assert (
-        'resources = [for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]'
-        in expression
+        found["export_object_arns"]
+        == '${[for dataset in var.datasets : "${module.data_bucket.bucket_arn}/${dataset}/*"]}'
     )
+    # Both S3 statements (write, and read a file's metadata) name those objects, and only them.
+    assert found["refresh_statements"].count("resources = local.export_object_arns") == 2
+    assert found["refresh_statements"].count('"s3:') == 3
 
 
 def test_no_policy_grants_every_resource():
