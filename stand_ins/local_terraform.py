@@ -74,6 +74,34 @@ def plugin_mirror() -> str | None:
     return found[0] if found else None
 
 
+def _mirror_args() -> list[str]:
+    """`terraform init`'s arguments for the offline mirror, when there is one."""
+    mirror = plugin_mirror()
+    return [f"-plugin-dir={mirror}"] if mirror else []
+
+
+def terraform_console(directory: Path, expression: str, variables: Mapping[str, Any]) -> str:
+    """What `terraform console` prints for ``expression`` in ``directory`` (a module, initialised
+    here first if it is not yet), with ``variables``."""
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}
+    if not (directory / ".terraform").is_dir():
+        init = ["terraform", "init", "-backend=false", "-input=false", *_mirror_args()]
+        subprocess.run(init, cwd=directory, capture_output=True, env=env, check=True)
+    command = ["console", *(f"-var={name}={_hcl_value(value)}" for name, value in variables.items())]
+    result = subprocess.run(
+        ["terraform", *command],
+        input=expression,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise TerraformError(command, result.stdout + result.stderr)
+    return result.stdout.strip()
+
+
 def provider_override(endpoint: str, alias: str | None = None) -> str:
     """An override of the root's AWS provider (the one with ``alias``, if it has one)."""
     endpoints = "\n".join(f'    {service:<10} = "{endpoint}"' for service in SERVICES)
@@ -167,8 +195,7 @@ class LocalTerraform:
         return result
 
     def init(self) -> None:
-        mirror = plugin_mirror()
-        self.run("init", "-input=false", *([f"-plugin-dir={mirror}"] if mirror else []))
+        self.run("init", "-input=false", *_mirror_args())
 
     def apply(self, variables: Mapping[str, Any], *, targets: Sequence[str] = ()) -> dict[str, Any]:
         """Applies with ``variables`` (non-secret), only ``targets`` if any; returns the outputs.

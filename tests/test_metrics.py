@@ -10,16 +10,14 @@ a top-level member, of the right type).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from lambda_shared import metrics
-from stand_ins.local_terraform import plugin_mirror
+from stand_ins.local_terraform import terraform_console
 from support import json_lines, put_versions
 from test_purge_handler import BUCKET, call, purge_env, request  # noqa: F401 - fixtures
 from test_refresh_handler import invoke, refresh_env, simulator  # noqa: F401 - fixtures
@@ -167,21 +165,6 @@ def metrics_read(terraform_installed, tmp_path_factory) -> list[str]:
     shutil.copytree(
         MONITORING, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".terraform*", "tests")
     )
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}
-    mirror = plugin_mirror()
-    subprocess.run(
-        [
-            "terraform",
-            f"-chdir={work}",
-            "init",
-            "-backend=false",
-            "-input=false",
-            *([f"-plugin-dir={mirror}"] if mirror else []),
-        ],
-        capture_output=True,
-        env=env,
-        check=True,
-    )
     variables = {
         "name": "x",
         "region": "sa-east-1",
@@ -192,19 +175,7 @@ def metrics_read(terraform_installed, tmp_path_factory) -> list[str]:
         "purge_state_machine_arn": "arn",
         "min_rows": {"sale": 5},
     }
-    flags = [
-        f"-var={name}={value if isinstance(value, str) else json.dumps(value)}"
-        for name, value in variables.items()
-    ]
-    result = subprocess.run(
-        ["terraform", f"-chdir={work}", "console", *flags],
-        input="jsonencode(local.own_metrics_read)\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(json.loads(result.stdout))
+    return json.loads(json.loads(terraform_console(work, "jsonencode(local.own_metrics_read)\n", variables)))
 
 
 def test_every_metric_an_alarm_or_widget_reads_is_one_the_functions_write(metrics_read):

@@ -27,7 +27,7 @@ from refresh_partner_data.partner_client import RetryPolicy
 from scripts import package, terraform_docs
 from scripts.terraform_docs import unquote
 from stand_ins.api_gateway_events import proxy_event
-from stand_ins.local_terraform import plugin_mirror
+from stand_ins.local_terraform import terraform_console
 from stand_ins.partner_api_simulator import PartnerApiSimulator
 from stand_ins.synthetic_partner_data import Volume
 from support import lambda_context, put_versions
@@ -109,16 +109,6 @@ def test_the_purge_api_document_output_is_null_where_the_module_was_copied_witho
     document's output is null, and nothing fails to plan for want of the file."""
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, copy, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl"))
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}
-    mirror = plugin_mirror()
-    init = [
-        "terraform",
-        "init",
-        "-backend=false",
-        "-input=false",
-        *([f"-plugin-dir={mirror}"] if mirror else []),
-    ]
-    subprocess.run(init, cwd=copy, capture_output=True, env=env, check=True)
     variables = {
         "region": "sa-east-1",
         "partner_api_url": "https://partner.example.com/api/InteliFunctionGetData",
@@ -126,25 +116,11 @@ def test_the_purge_api_document_output_is_null_where_the_module_was_copied_witho
         "partner_api_token": "partner-token",
         "dist_dir": "tests/fixtures/dist",
     }
-
-    def console(expression: str) -> str:
-        flags = [f"-var={name}={value}" for name, value in variables.items()]
-        result = subprocess.run(
-            ["terraform", "console", *flags],
-            input=expression,
-            cwd=copy,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout.strip()
-
-    assert console("local.purge_api_document == null") == "true"
+    assert terraform_console(copy, "local.purge_api_document == null", variables) == "true"
     (tmp_path / "docs" / "partner-api").mkdir(parents=True)
     shutil.copy2(ROOT / "docs" / "partner-api" / "openapi.yaml", tmp_path / "docs" / "partner-api")
-    assert console("local.purge_api_document_source.info.title") == '"Partner data purge API"'
+    title = terraform_console(copy, "local.purge_api_document_source.info.title", variables)
+    assert title == '"Partner data purge API"'
 
 
 def test_docs_check_finds_a_stale_table(tmp_path, monkeypatch):
